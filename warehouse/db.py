@@ -1,0 +1,32 @@
+"""Connection helpers shared by the writers and the snapshot publisher."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+
+import duckdb
+
+
+def sql(name: str) -> str:
+    """The text of ``warehouse/sql/<name>`` (a fixed file shipped with FinScope)."""
+    return (resources.files("warehouse") / "sql" / name).read_text()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Run the block in one transaction: all of its writes land, or none do."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def scalar(con: duckdb.DuckDBPyConnection, query: str, params: object = None) -> object:
+    """The first column of the first row of ``query`` (None when there is no row)."""
+    row = con.execute(query, params).fetchone()
+    return None if row is None else row[0]
