@@ -1,0 +1,66 @@
+"""``finscope build``: materialise every asset once, in-process, recorded in the instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import dagster as dg
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+from pipelines.definitions import PRICE_JOB, build_definitions, daily_partitions
+from pipelines.settings import Settings
+from warehouse.paths import DataHome
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    success: bool
+    run_id: str
+    first_partition: str
+    last_partition: str
+    failed_checks: list[str]
+
+
+def build(
+    settings: Settings,
+    home: DataHome,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    refresh: bool = False,
+    resources: dict[str, object] | None = None,
+    instance: dg.DagsterInstance | None = None,
+) -> BuildResult:
+    """Run the price job over ``start..end`` (default: all history up to yesterday) as one run.
+
+    Only missing sessions are fetched unless ``refresh``. The run is recorded in the Dagster
+    instance (``DAGSTER_HOME``) so the UI shows its materialisations, checks and logs.
+    """
+    defs = build_definitions(settings, home, resources)
+    keys = daily_partitions(settings).get_partition_keys()
+    if not keys:
+        raise ValueError("no complete day since history.start: nothing to build")
+    first = start.isoformat() if start else keys[0]
+    last = end.isoformat() if end else keys[-1]
+    for name, key in (("start", first), ("end", last)):
+        if key not in keys:
+            raise ValueError(f"--{name} {key} is outside the history {keys[0]}..{keys[-1]}")
+    job = defs.resolve_job_def(PRICE_JOB)
+    result = job.execute_in_process(
+        instance=instance or dg.DagsterInstance.get(),
+        tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+        run_config={"ops": {"raw_prices": {"config": {"refresh": refresh}}}},
+        raise_on_error=False,
+    )
+    failed_checks = [
+        f"{e.asset_check_evaluation_data.asset_key.to_user_string()}:"
+        f"{e.asset_check_evaluation_data.check_name}"
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and not e.asset_check_evaluation_data.passed
+    ]
+    return BuildResult(result.success, result.run_id, first, last, failed_checks)

@@ -1,0 +1,109 @@
+"""The ``finscope`` command: build, serve, up (build + dashboard + Dagster) and bench."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import click
+
+from finscope import home as data_home
+from pipelines.settings import SettingsError, load_settings
+from warehouse.paths import DataHome
+
+
+def _settings():  # validated before anything runs or writes
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(f"bad settings: {exc}") from None
+
+
+@click.group()
+def main() -> None:
+    """FinScope: market data pipelines, a DuckDB warehouse and dashboards."""
+
+
+@main.command()
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First partition (ISO date).")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last partition (ISO date).")
+@click.option("--refresh", is_flag=True, help="Refetch every symbol, not only missing days.")
+def build(start, end, refresh: bool) -> None:
+    """Materialise every asset once (default: all history to yesterday) and exit."""
+    from finscope.build import build as run_build
+
+    settings = _settings()
+    home = data_home.prepare(DataHome.from_env())
+    click.echo(f"finscope: building into {home.root} (sources: equity={settings.sources.equity},"
+               f" crypto={settings.sources.crypto})")
+    try:
+        result = run_build(
+            settings, home,
+            start=start.date() if start else None, end=end.date() if end else None,
+            refresh=refresh,
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    span = f"{result.first_partition}..{result.last_partition}"
+    if result.failed_checks:
+        click.echo(f"finscope: failed checks: {', '.join(result.failed_checks)}", err=True)
+    if not result.success:
+        raise click.ClickException(f"run {result.run_id} over {span} failed (see log above)")
+    click.echo(f"finscope: built {span} in run {result.run_id}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8050, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the dashboard over the current snapshot with gunicorn."""
+    from finscope.processes import gunicorn_command, run_foreground
+
+    data_home.prepare(DataHome.from_env())
+    sys.exit(run_foreground(gunicorn_command(host, port, workers)))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8050, show_default=True, type=int, help="Dashboard port.")
+@click.option("--dagster-port", default=3000, show_default=True, type=int)
+@click.option("--skip-build", is_flag=True, help="Serve the last snapshot without building.")
+def up(host: str, port: int, dagster_port: int, skip_build: bool) -> None:
+    """Build or refresh the warehouse, then serve the dashboard and Dagster until Ctrl-C."""
+    from finscope.build import build as run_build
+    from finscope.processes import Supervisor
+    from warehouse.snapshot import current
+
+    settings = _settings()
+    home = data_home.prepare(DataHome.from_env())
+    if not skip_build:
+        click.echo("finscope: building the warehouse (first run takes a few minutes) ...")
+        result = run_build(settings, home)
+        if not result.success:
+            click.echo(f"finscope: build run {result.run_id} failed", err=True)
+            if current(home.snapshots) is None:
+                raise click.ClickException("no snapshot to serve; fix the error above")
+            click.echo("finscope: serving the last good snapshot", err=True)
+    with Supervisor(home) as supervisor:
+        supervisor.start_dashboard(host, port)
+        supervisor.start_dagster(host, dagster_port)
+        supervisor.wait_ready(f"http://{host}:{port}/", f"http://{host}:{dagster_port}/")
+        click.echo(f"finscope: dashboard http://{host}:{port}  Dagster http://{host}:{dagster_port}"
+                   "  (Ctrl-C stops both)")
+        supervisor.wait()
+
+
+@main.command()
+@click.argument("name", type=click.Choice(["ingest", "incremental", "dashboard", "all"]))
+@click.option("--symbols", default=500, show_default=True)
+@click.option("--years", default=10, show_default=True)
+def bench(name: str, symbols: int, years: int) -> None:
+    """Run a named benchmark; the last line printed is one JSON object of its figures."""
+    from finscope import bench as benchmarks
+
+    benchmarks.run(name, symbols=symbols, years=years, today=date.today())
+
+
+if __name__ == "__main__":
+    main()

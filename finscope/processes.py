@@ -1,0 +1,118 @@
+"""Start, watch and stop the dashboard and Dagster processes of ``finscope up`` / ``serve``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+
+from warehouse.paths import PROJECT_ROOT, DataHome
+
+BIN = Path(sys.executable).parent
+
+
+def gunicorn_command(host: str, port: int, workers: int = 2) -> list[str]:
+    """gunicorn serving ``dashboards.wsgi:server`` (threads share each worker's snapshot cache)."""
+    return [
+        str(BIN / "gunicorn"), "dashboards.wsgi:server",
+        "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", "4",
+        "--worker-class", "gthread", "--timeout", "60", "--access-logfile", "-",
+        "--chdir", str(PROJECT_ROOT),
+    ]
+
+
+def run_foreground(command: list[str]) -> int:
+    """Run ``command`` until it exits or Ctrl-C; returns its exit code."""
+    process = subprocess.Popen(command, start_new_session=True)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        os.killpg(process.pid, signal.SIGTERM)
+        return process.wait()
+
+
+class Supervisor:
+    """Child processes, each in its own process group, stopped together on exit or signal."""
+
+    def __init__(self, home: DataHome) -> None:
+        self.home = home
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+
+    def __enter__(self) -> Supervisor:
+        signal.signal(signal.SIGTERM, self._raise_interrupt)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        self.stop()
+        return kind is KeyboardInterrupt  # Ctrl-C is the normal way to stop
+
+    def start_dashboard(self, host: str, port: int) -> None:
+        self._start("dashboard", gunicorn_command(host, port))
+
+    def start_dagster(self, host: str, port: int) -> None:
+        """``dagster dev``: webserver and daemon, so the daily schedule ticks."""
+        self._start(
+            "dagster",
+            [str(BIN / "dagster"), "dev", "-m", "pipelines.definitions", "-h", host,
+             "-p", str(port)],
+        )
+
+    def wait_ready(self, *urls: str, timeout_s: float = 180.0) -> None:
+        """Block until every URL answers, or raise naming the one that did not."""
+        deadline = time.monotonic() + timeout_s
+        for url in urls:
+            while True:
+                self._check_alive()
+                try:
+                    with urllib.request.urlopen(url, timeout=2):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        message = f"{url} did not answer within {timeout_s:.0f}s"
+                        raise RuntimeError(message) from None
+                    time.sleep(0.5)
+
+    def wait(self) -> None:
+        """Until a child exits (an error) or Ctrl-C."""
+        while True:
+            self._check_alive()
+            time.sleep(1)
+
+    def stop(self, grace_s: float = 20.0) -> None:
+        for process in self.children.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        for name, process in self.children.items():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                print(f"finscope: {name} did not stop in time, killing it", file=sys.stderr)
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    def _start(self, name: str, command: list[str]) -> None:
+        log = open(self.home.logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        self.children[name] = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=PROJECT_ROOT, env=os.environ.copy(),
+        )
+        print(f"finscope: started {name} (log: {self.home.logs / f'{name}.log'})")
+
+    def _check_alive(self) -> None:
+        for name, process in self.children.items():
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"{name} exited with code {process.returncode}; see {self.home.logs}/{name}.log"
+                )
+
+    @staticmethod
+    def _raise_interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt

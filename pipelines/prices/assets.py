@@ -1,0 +1,215 @@
+"""Price assets: the universe, raw and core daily bars, corporate actions, the returns mart."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from pipelines.prices.planning import plan_fetch
+from pipelines.resources import POOL, WarehouseResource
+from pipelines.settings import Settings
+from pipelines.sources.base import Instrument, PriceSource
+from warehouse import ingest_log, prices
+from warehouse.instruments import replace_instruments
+
+GROUP = "prices"
+OWNERS = ["team:data-eng"]
+FETCH_RETRY = dg.RetryPolicy(
+    max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+
+class RawPricesConfig(dg.Config):
+    refresh: bool = Field(
+        False, description="Refetch every symbol over the whole window, not only missing days."
+    )
+
+
+def window(context: dg.AssetExecutionContext) -> tuple[date, date]:
+    """The (first, last) day of the partition or partition range this run covers."""
+    span = context.partition_time_window
+    return span.start.date(), (pd.Timestamp(span.end) - pd.Timedelta(days=1)).date()
+
+
+def preview(frame: pd.DataFrame, rows: int = 8) -> dg.MetadataValue:
+    """A small markdown table for the Dagster UI."""
+    text = frame.head(rows).to_markdown(index=False) if len(frame) else "_no rows_"
+    return dg.MetadataValue.md(text)
+
+
+def build_price_assets(
+    settings: Settings, partitions: dg.PartitionsDefinition
+) -> list[dg.AssetsDefinition]:
+    """The price assets for this universe, partitioned by ``partitions``."""
+    universe = settings.instruments()
+    common = {"group_name": GROUP, "owners": OWNERS, "pool": POOL}
+    daily = {
+        **common,
+        "partitions_def": partitions,
+        "backfill_policy": dg.BackfillPolicy.single_run(),
+        "kinds": {"duckdb"},
+    }
+
+    @dg.asset(**common, kinds={"duckdb"}, automation_condition=dg.AutomationCondition.eager())
+    def instruments(warehouse: WarehouseResource) -> dg.MaterializeResult:
+        """The tradable universe: symbol, name, asset class, calendar and provider ids."""
+        frame = pd.DataFrame([vars(i) for i in universe])
+        frame["source"] = [settings.source_for(i) for i in universe]
+        with warehouse.connect() as con:
+            replace_instruments(con, frame, updated_at=datetime.now(UTC))
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": len(frame),
+                "by_class": frame["asset_class"].value_counts().to_dict(),
+                "preview": preview(frame[["symbol", "name", "asset_class", "calendar", "source"]]),
+            }
+        )
+
+    @dg.asset(
+        **daily,
+        deps=[instruments],
+        retry_policy=FETCH_RETRY,
+        check_specs=[dg.AssetCheckSpec("fetch_complete", asset="raw_prices")],
+    )
+    def raw_prices(
+        context: dg.AssetExecutionContext,
+        config: RawPricesConfig,
+        warehouse: WarehouseResource,
+        equity_prices: PriceSource,
+        crypto_prices: PriceSource,
+    ) -> dg.MaterializeResult:
+        """Daily bars and corporate actions exactly as each source delivered them.
+
+        Fetches only the sessions each instrument is missing in the window (all of them with
+        ``refresh``). A symbol that fails is logged and named; the others still land.
+        """
+        start, end = window(context)
+        groups: list[tuple[PriceSource, list[Instrument]]] = [
+            (equity_prices, [i for i in universe if i.asset_class != "crypto"]),
+            (crypto_prices, [i for i in universe if i.asset_class == "crypto"]),
+        ]
+        now = datetime.now(UTC)
+        entries: list[ingest_log.IngestEntry] = []
+        written = 0
+        with warehouse.connect() as con:
+            for source, members in groups:
+                present = prices.present_dates(con, [i.symbol for i in members], start, end)
+                plan = plan_fetch(members, present, start, end, refresh=config.refresh)
+                if plan is None:
+                    continue
+                context.log.info(
+                    f"{source.source_name}: fetching {len(plan.instruments)} symbols "
+                    f"{plan.start}..{plan.end}"
+                )
+                batch = source.fetch(plan.instruments, plan.start, plan.end)
+                failed = {f.symbol for f in batch.failures}
+                landed = [s for s in plan.symbols if s not in failed]
+                rows, _ = prices.replace_raw(
+                    con, batch.prices, batch.actions, symbols=landed, start=plan.start,
+                    end=plan.end, source=source.source_name, fetched_at=now, run_id=context.run_id,
+                )
+                written += rows
+                counts = batch.prices["symbol"].value_counts()
+                entries += [
+                    ingest_log.IngestEntry(source.source_name, s, plan.start, plan.end, "ok",
+                                           int(counts.get(s, 0)))
+                    for s in landed
+                ]
+                entries += [
+                    ingest_log.IngestEntry(
+                        f.source, f.symbol, f.start, f.end, "failed", 0, f.reason
+                    )
+                    for f in batch.failures
+                ]
+            ingest_log.record(con, entries, run_id=context.run_id, asset="raw_prices",
+                              logged_at=now)
+        failures = [e for e in entries if e.status == "failed"]
+        for e in failures:
+            context.log.error(f"{e.source}: {e.symbol} {e.start}..{e.end}: {e.message}")
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": written,
+                "window": f"{start}..{end}",
+                "symbols_fetched": len(entries) - len(failures),
+                "failed": [f"{e.source}:{e.symbol} {e.start}..{e.end}: {e.message}"
+                           for e in failures],
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="fetch_complete",
+                    passed=not failures,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    description="Every symbol that needed data was fetched.",
+                    metadata={"failed_symbols": sorted({e.symbol for e in failures})},
+                )
+            ],
+        )
+
+    @dg.asset(**daily, deps=[raw_prices])
+    def corporate_actions(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        """Splits (new shares per old) and cash dividends (per share, as traded) by ex-date."""
+        start, end = window(context)
+        with warehouse.connect() as con:
+            n = prices.refresh_core_actions(
+                con, start=start, end=end, run_id=context.run_id, ingested_at=datetime.now(UTC)
+            )
+            sample = con.execute(
+                "SELECT symbol, ex_date, action, value FROM core.corporate_actions"
+                " WHERE ex_date BETWEEN ? AND ? ORDER BY ex_date DESC LIMIT 8",
+                [start, end],
+            ).df()
+        return dg.MaterializeResult(
+            metadata={"dagster/row_count": n, "window": f"{start}..{end}",
+                      "preview": preview(sample)}
+        )
+
+    @dg.asset(**daily, deps=[raw_prices, corporate_actions])
+    def prices_daily(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        """Clean daily bars per symbol with FinScope's split- and dividend-adjusted close."""
+        start, end = window(context)
+        with warehouse.connect() as con:
+            write = prices.refresh_core_prices(
+                con, start=start, end=end, run_id=context.run_id, ingested_at=datetime.now(UTC)
+            )
+            sample = con.execute(
+                "SELECT symbol, date, open, high, low, close, adj_close, volume, source"
+                " FROM core.prices_daily WHERE date BETWEEN ? AND ? ORDER BY date DESC, symbol"
+                " LIMIT 8",
+                [start, end],
+            ).df()
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": write.rows,
+                "rejected_rows": write.rejected,
+                "readjusted_symbols": list(write.readjusted),
+                "window": f"{start}..{end}",
+                "preview": preview(sample),
+            }
+        )
+
+    @dg.asset(**daily, deps=[prices_daily], automation_condition=dg.AutomationCondition.eager())
+    def returns_daily(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        """Daily simple and log total returns per symbol, from the adjusted close."""
+        start, end = window(context)
+        with warehouse.connect() as con:
+            n = prices.refresh_returns(con, start=start, end=end, run_id=context.run_id)
+            sample = con.execute(
+                "SELECT symbol, date, adj_close, ret, log_ret FROM marts.returns_daily"
+                " WHERE date BETWEEN ? AND ? ORDER BY date DESC, symbol LIMIT 8",
+                [start, end],
+            ).df()
+        return dg.MaterializeResult(
+            metadata={"dagster/row_count": n, "window": f"{start}..{end}",
+                      "preview": preview(sample)}
+        )
+
+    return [instruments, raw_prices, corporate_actions, prices_daily, returns_daily]
