@@ -7,6 +7,7 @@ cached; ``sessions`` is cheap to call per symbol and per day (gap checks do).
 
 from __future__ import annotations
 
+import warnings
 from datetime import date
 from functools import lru_cache
 
@@ -38,10 +39,21 @@ def is_known(calendar: str) -> bool:
     return calendar == ALWAYS_OPEN or calendar in _exchange_codes()
 
 
+def _build(code: str, start: date | None = None, end: date | None = None) -> xcals.ExchangeCalendar:
+    with warnings.catch_warnings():
+        # exchange_calendars 4.13 reads tz-aware Series.values, which pandas 3.1 deprecates.
+        warnings.filterwarnings("ignore", message=r"Series\.values returning an ndarray")
+        return xcals.get_calendar(
+            code,
+            start=None if start is None else pd.Timestamp(start),
+            end=None if end is None else pd.Timestamp(end),
+        )
+
+
 @lru_cache(maxsize=64)
 def _defined_years(code: str) -> tuple[date, date]:
     """The first and last day for which ``exchange_calendars`` records the holidays of ``code``."""
-    calendar_class = type(xcals.get_calendar(code))
+    calendar_class = type(_build(code))
     lower, upper = calendar_class.bound_min(), calendar_class.bound_max()
     return (
         date.min if lower is None else lower.date(),
@@ -55,7 +67,7 @@ def _exchange_calendar(code: str, first_year: int, last_year: int) -> xcals.Exch
     lower, upper = _defined_years(code)
     start = max(date(first_year, 1, 1), lower)
     end = min(date(last_year, 12, 31), upper)
-    return xcals.get_calendar(code, start=pd.Timestamp(start), end=pd.Timestamp(end))
+    return _build(code, start, end)
 
 
 def sessions(calendar: str, start: date, end: date) -> pd.DatetimeIndex:
@@ -75,7 +87,12 @@ def sessions(calendar: str, start: date, end: date) -> pd.DatetimeIndex:
         ValueError: ``calendar`` is unknown, or the window reaches outside the years for which
             the exchange's holidays are recorded (XSHG, say, stops at its last published year).
     """
-    return _sessions(calendar, pd.Timestamp(start).date(), pd.Timestamp(end).date())
+    return _sessions(calendar, _as_date(start), _as_date(end))
+
+
+def _as_date(day: date) -> date:
+    """A plain ``date`` (a ``datetime`` or ``Timestamp`` would miss the cache)."""
+    return day if type(day) is date else pd.Timestamp(day).date()
 
 
 @lru_cache(maxsize=4096)

@@ -5,11 +5,11 @@ Each series is built from daily log returns on a calendar-day clock::
     r[day, symbol] = drift + beta * market + loading * (sector or crypto factor) + own noise
 
 - The market, sector and crypto factors and each symbol's own noise are GARCH(1,1) processes with
-  Student-t shocks, so returns have fat tails and volatility clusters. The market and the crypto
-  factor crash now and then (rare jumps of -7..-12% and -15..-25%); a crash feeds the GARCH
-  recursion, so volatility spikes after it.
-- Equity-like components move on weekdays, crypto components every day. A bar's return is the sum
-  since the previous bar, so a holiday's move shows on the next session.
+  Student-t shocks, so returns have fat tails and volatility clusters; own noise also swells and
+  shrinks with the market's (crypto's) volatility. The market and the crypto factor crash now and
+  then (jumps of -7..-12% and -15..-25%), and volatility spikes after a crash.
+- Equity-like components move on weekdays, crypto every day. A bar's return is the sum since the
+  previous bar, so a holiday's move shows on the next session.
 - Closes are as traded: a stock above its split threshold splits now and then (its close drops by
   the ratio) and dividend payers go ex-dividend once a quarter (the close drops by the cash).
 
@@ -17,43 +17,33 @@ Determinism: history is generated from ``history_start`` in calendar-year chunks
 from ``SeedSequence([seed, crc32(component), year])`` (component ``market``, ``crypto``,
 ``sector:<name>`` or ``symbol:<symbol>``) and starts from the state the previous year left. So the
 same seed gives the same data, a day's value does not depend on the window asked for, and adding a
-symbol to the universe never changes another symbol's series. A symbol's character (beta,
-volatility, price level, dividend policy) comes from its name alone and is the same for every seed.
+symbol never changes another symbol's series. A symbol's character (beta, volatility, price level,
+dividend policy) comes from its name and asset class alone, the same for every seed.
 """
 
 from __future__ import annotations
 
 import threading
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from models import calendars
+from models import market_dynamics as dyn
 
 PRICE_COLUMNS = ("symbol", "date", "open", "high", "low", "close", "volume", "market_cap")
 ACTION_COLUMNS = ("symbol", "date", "action", "value")
 """The frame layouts of ``pipelines.sources.base`` (models may not import pipelines)."""
 
-SUPPORTED_ASSET_CLASSES = ("equity", "etf", "index", "crypto")
+SUPPORTED_ASSET_CLASSES = tuple(dyn.RANGES)
 SECTORS = (
     "Technology", "Health Care", "Financials", "Consumer Discretionary", "Industrials",
     "Communication Services", "Consumer Staples", "Energy", "Utilities", "Materials",
     "Real Estate",
 )  # fmt: skip
-
-GARCH_ALPHA, GARCH_BETA, T_DOF = 0.06, 0.92, 5.0
-WEEKDAYS_PER_YEAR, DAYS_PER_YEAR = 261.0, 365.25
-SPLIT_RATIOS, SPLIT_ODDS = np.array([2.0, 3.0, 4.0, 10.0]), np.array([0.45, 0.7, 0.9])
-SPLIT_CHANCE = 0.02
-"""Chance per session that a stock trading above its split threshold splits that day."""
-MIN_PRICE_AFTER_SPLIT = 25.0
-GAP_SHARE = 0.25
-"""Share of an equity's close-to-close move that happens overnight (the open gap)."""
 
 
 @dataclass(frozen=True)
@@ -61,9 +51,9 @@ class SeriesSpec:
     """What the simulator needs to know about one symbol."""
 
     symbol: str
-    asset_class: str
+    asset_class: str  # one of SUPPORTED_ASSET_CLASSES
     sector: str | None = None
-    calendar: str = "XNYS"
+    calendar: str = "XNYS"  # an exchange code, or "24/7"
 
 
 def synthetic_universe(n_equities: int, n_crypto: int = 0) -> list[SeriesSpec]:
@@ -84,75 +74,8 @@ def synthetic_universe(n_equities: int, n_crypto: int = 0) -> list[SeriesSpec]:
     return equities + crypto
 
 
-@dataclass(frozen=True)
-class _Factor:
-    """A common return driver: GARCH-t around a drift, with optional crashes."""
-
-    annual_vol: float
-    annual_drift: float
-    every_day: bool
-    crashes_per_year: float = 0.0
-    crash_size: tuple[float, float] = (0.0, 0.0)
-
-
-_MARKET = _Factor(0.15, 0.09, every_day=False, crashes_per_year=0.3, crash_size=(0.07, 0.12))
-_SECTOR = _Factor(0.12, 0.0, every_day=False)
-_CRYPTO = _Factor(0.55, 0.25, every_day=True, crashes_per_year=0.3, crash_size=(0.15, 0.25))
-
-
-@dataclass(frozen=True)
-class _Ranges:
-    """Ranges from which a symbol of one asset class draws its character."""
-
-    beta: tuple[float, float]
-    loading: tuple[float, float]  # on its sector factor (crypto: on the crypto factor)
-    own_vol: tuple[float, float]
-    alpha: tuple[float, float]  # annual log drift on top of the factors
-    price: tuple[float, float]  # start price, drawn log-uniform
-    volume: tuple[float, float]  # typical daily volume, drawn log-uniform
-    payer_share: float = 0.0  # share of symbols that pay dividends
-    dividend_yield: tuple[float, float] = (0.0, 0.0)
-    splits: bool = False
-
-
-_RANGES = {
-    "equity": _Ranges((0.6, 1.4), (0.8, 1.2), (0.12, 0.28), (-0.01, 0.03), (20, 500),
-                      (1e5, 3e7), 0.6, (0.005, 0.03), splits=True),
-    "etf": _Ranges((0.85, 1.15), (0.8, 1.2), (0.02, 0.05), (0.0, 0.0), (50, 500),
-                   (1e5, 3e7), 0.9, (0.01, 0.02)),
-    "index": _Ranges((0.95, 1.05), (1.0, 1.0), (0.005, 0.01), (0.0, 0.0), (1e3, 2e4),
-                     (1e8, 5e9)),
-    "crypto": _Ranges((0.2, 0.5), (0.8, 1.2), (0.2, 0.5), (0.0, 0.1), (0.5, 5e4), (1e6, 1e10)),
-}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class _Profile:
-    """One symbol's character; fields are floats so a batch stacks into arrays per field."""
-
-    every_day: float  # 1.0 if its own noise moves every calendar day (crypto)
-    beta: float
-    loading: float
-    own_vol: float
-    alpha: float
-    start_price: float
-    volume: float
-    supply: float  # crypto units in circulation (NaN otherwise), for market cap
-    split_at: float  # price above which it may split (inf: never)
-    dividend_yield: float
-    dividend_month: float  # 0, 1 or 2: the first ex-dividend month of each quarter
-    dividend_day: float
-
-    @property
-    def daily_vol(self) -> float:
-        """Rough total volatility of one bar, used to size open gaps, wicks and volume."""
-        factor = _CRYPTO if self.every_day else _SECTOR
-        annual = (self.beta * _MARKET.annual_vol) ** 2 + (self.loading * factor.annual_vol) ** 2
-        return float(np.sqrt((annual + self.own_vol**2) / _ticks_per_year(bool(self.every_day))))
-
-
 def unsupported_reason(spec: SeriesSpec) -> str | None:
-    """Why the simulator cannot produce ``spec``, or None if it can.
+    """Why the simulator cannot produce ``spec`` at all, or None if it can.
 
     Args:
         spec: the symbol to check.
@@ -160,7 +83,7 @@ def unsupported_reason(spec: SeriesSpec) -> str | None:
     Returns:
         A sentence naming the unsupported asset class or unknown calendar, or None.
     """
-    if spec.asset_class not in _RANGES:
+    if spec.asset_class not in dyn.RANGES:
         supported = ", ".join(SUPPORTED_ASSET_CLASSES)
         return f"asset class {spec.asset_class!r} is not simulated (supported: {supported})"
     if not calendars.is_known(spec.calendar):
@@ -168,150 +91,60 @@ def unsupported_reason(spec: SeriesSpec) -> str | None:
     return None
 
 
-def _ticks_per_year(every_day: bool) -> float:
-    return DAYS_PER_YEAR if every_day else WEEKDAYS_PER_YEAR
-
-
-def _key(text: str) -> int:
-    """A stable 32-bit key for a name (Python's ``hash`` is salted per process)."""
-    return zlib.crc32(text.encode("utf-8"))
-
-
-@lru_cache(maxsize=65536)
-def _profile_of(spec: SeriesSpec) -> _Profile:
-    """The character of ``spec``, drawn from its symbol and asset class (never from the seed)."""
-    r = _RANGES[spec.asset_class]
-    u = np.random.default_rng([_key(spec.symbol), _key(spec.asset_class)]).random(12)
-
-    def pick(bounds: tuple[float, float], x: float, log: bool = False) -> float:
-        lo, hi = np.log(bounds) if log else bounds
-        value = lo + (hi - lo) * x
-        return float(np.exp(value) if log else value)
-
-    crypto, start_price = spec.asset_class == "crypto", pick(r.price, u[4], log=True)
-    pays = u[6] < r.payer_share
-    return _Profile(
-        every_day=float(crypto), beta=pick(r.beta, u[0]), loading=pick(r.loading, u[1]),
-        own_vol=pick(r.own_vol, u[2]), alpha=pick(r.alpha, u[3]), start_price=start_price,
-        volume=pick(r.volume, u[5], log=True),
-        supply=pick((1e7, 1e11), u[7], log=True) if crypto else np.nan,
-        split_at=max(100.0, start_price * pick((1.6, 3.0), u[8])) if r.splits else np.inf,
-        dividend_yield=pick(r.dividend_yield, u[9]) if pays else 0.0,
-        dividend_month=float(int(u[10] * 3)), dividend_day=float(1 + int(u[11] * 28)),
-    )  # fmt: skip
-
-
-def _t_shocks(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Student-t draws scaled to unit variance."""
-    return rng.standard_t(T_DOF, size) * np.sqrt((T_DOF - 2.0) / T_DOF)
-
-
-def _garch(
-    z: np.ndarray, tick: np.ndarray, long_run_var: np.ndarray, variance: np.ndarray,
-    jumps: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Run GARCH(1,1) over days (rows) for many series (columns) at once.
-
-    Args:
-        z: unit-variance shocks, shape (days, series).
-        tick: whether each series moves that day; on other days its return is 0 and its variance
-            holds.
-        long_run_var: unconditional variance per tick, per series.
-        variance: conditional variance entering the first day, per series.
-        jumps: optional jump returns added to the shocks; they feed the variance recursion.
-
-    Returns:
-        The returns (days, series) and the variance entering the day after the last.
-    """
-    omega = long_run_var * (1.0 - GARCH_ALPHA - GARCH_BETA)
-    out = np.zeros_like(z)
-    for t in range(z.shape[0]):
-        shock = np.sqrt(variance) * z[t] + (0.0 if jumps is None else jumps[t])
-        out[t] = np.where(tick[t], shock, 0.0)
-        variance = np.where(tick[t], omega + GARCH_ALPHA * shock**2 + GARCH_BETA * variance,
-                            variance)  # fmt: skip
-    return out, variance
-
-
-def _weekdays(days: np.ndarray) -> np.ndarray:
-    return (days.astype("int64") + 3) % 7 < 5  # 1970-01-01 was a Thursday
-
-
-@dataclass
+@dataclass(frozen=True)
 class _Year:
     """One series' output for one calendar year and the state the next year starts from."""
 
     dates: np.ndarray  # datetime64[D] of its bars
-    bars: np.ndarray  # (bars, 6): open, high, low, close, volume, market_cap
-    actions: list[tuple[np.datetime64, str, float]]
-    state: np.ndarray  # see _STATE
+    bars: np.ndarray  # (6, bars): open, high, low, close, volume, market_cap
+    actions: list[tuple[str, np.datetime64, str, float]]  # symbol, ex-date, action, value
+    state: np.ndarray  # the values of _STATE
 
 
-_STATE = ("variance", "log_value", "log_value_at_bar", "log_adjustment", "last_close",
-          "dividend_due", "shares")  # fmt: skip
-"""Carried between years, per series: own GARCH variance, log total-return index at the end of
-the year and at the last bar, log(as traded / total return), last close, whether a dividend is
-waiting for the next session, cumulative split factor."""
+_STATE = (
+    "variance",
+    "log_value",
+    "log_value_at_bar",
+    "log_adjustment",
+    "last_close",
+    "dividend_due",
+    "shares",
+)
+"""Carried from year to year, per series: own GARCH variance, log total-return index (at the end
+of the year and at the last bar), log(as traded / total return), last close, whether a dividend
+waits for the next bar, cumulative split factor."""
 
 
-def _split_ratio(u: np.ndarray, last_close: np.ndarray) -> np.ndarray:
-    """2:1 mostly, sometimes 3:1, 4:1 or 10:1; never so large the price falls below ~25."""
-    ratio = SPLIT_RATIOS[np.searchsorted(SPLIT_ODDS, u, side="right")]
-    return np.where(last_close / ratio < MIN_PRICE_AFTER_SPLIT, 2.0, ratio)
+_FACTORS = {"market": dyn.MARKET, "crypto": dyn.CRYPTO}
+"""Factor kinds by name; any other name (``sector:<name>``) is a sector factor."""
 
 
-def _as_traded(
-    log_value: np.ndarray, trading: np.ndarray, draws: np.ndarray, anchors: np.ndarray,
-    p: dict[str, np.ndarray], state: dict[str, np.ndarray],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Walk the bars of one year: total-return index -> as-traded closes, splits, dividends.
+def _group_factor(spec: SeriesSpec) -> str | None:
+    """The factor a series loads on besides the market: crypto's, its sector's, or none."""
+    if spec.asset_class == "crypto":
+        return "crypto"
+    return None if spec.sector is None else f"sector:{spec.sector}"
 
-    Args:
-        log_value: log total-return index, (days, series).
-        trading: whether each series has a bar that day.
-        draws: uniforms (2, days, series) deciding whether and how much a stock splits.
-        anchors: days on which a quarterly dividend falls due (paid on the next bar).
-        p: stacked profiles.
-        state: the carried state (``_STATE``); updated in place for the next year.
 
-    Returns:
-        Closes, log return since the previous bar, split ratios (1 = none) and dividends (0 = none),
-        each (days, series).
-    """
-    close = np.full_like(log_value, np.nan)
-    bar_return, cash = np.zeros_like(log_value), np.zeros_like(log_value)
-    ratio = np.ones_like(log_value)
-    at_bar, adjustment = state["log_value_at_bar"], state["log_adjustment"]
-    last_close, due = state["last_close"], state["dividend_due"] > 0
-    for t in np.flatnonzero(trading.any(axis=1)):
-        trade, value = trading[t], log_value[t]
-        bar_return[t] = np.where(trade, value - at_bar, 0.0)
-        at_bar = np.where(trade, value, at_bar)
-        split = trade & (last_close > p["split_at"]) & (draws[0, t] < SPLIT_CHANCE)
-        ratio[t] = np.where(split, _split_ratio(draws[1, t], last_close), 1.0)
-        due = due | anchors[t]
-        paid, due = trade & due, due & ~trade
-        quarterly = np.round(p["dividend_yield"] / 4 * last_close / ratio[t], 2)
-        cash[t] = np.where(paid, np.maximum(quarterly, 0.01), 0.0)
-        before = np.exp(value + adjustment) / ratio[t]  # what it would have traded at
-        close[t] = before - cash[t]
-        adjustment = adjustment - np.log(ratio[t]) + np.log1p(-cash[t] / before)
-        last_close = np.where(trade, close[t], last_close)
-    state.update(log_value_at_bar=at_bar, log_adjustment=adjustment, last_close=last_close,
-                 dividend_due=due.astype(float))  # fmt: skip
-    return close, bar_return, ratio, cash
+def _first_state(profile: dyn.Profile) -> list[float]:
+    """The ``_STATE`` of a series on ``history_start``."""
+    variance = profile.own_vol**2 / dyn.ticks_per_year(bool(profile.every_day))
+    log_price = float(np.log(profile.start_price))
+    return [variance, log_price, log_price, 0.0, profile.start_price, 0.0, 1.0]
 
 
 class MarketSimulator:
     """Simulated daily bars and corporate actions for one seed, from ``history_start`` on.
 
     History is generated a calendar year at a time and kept, so later windows over the same
-    symbols cost only a slice. Safe to share between threads. Memory: ~70 bytes per bar (500
-    symbols x 10 years of bars is ~90 MB).
+    symbols cost only a slice. Safe to share between threads. Memory: ~60 bytes per bar (500
+    symbols x 10 years is ~75 MB).
     """
 
     def __init__(self, seed: int, history_start: date) -> None:
-        """Args:
+        """Set up an empty history.
+
+        Args:
             seed: any non-negative integer; the same seed gives the same data.
             history_start: first simulated day; no series has bars before it.
 
@@ -321,7 +154,7 @@ class MarketSimulator:
         if seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed}")
         self.seed, self.history_start = seed, history_start
-        self._factors: dict[str, list[tuple[np.ndarray, float]]] = {}
+        self._factors: dict[str, list[tuple[np.ndarray, np.ndarray, float]]] = {}
         self._series: dict[SeriesSpec, list[_Year]] = {}
         self._lock = threading.Lock()
 
@@ -367,45 +200,148 @@ class MarketSimulator:
         for spec in ordered:
             if (reason := self.unsupported_reason(spec, end)) is not None:
                 raise ValueError(f"{spec.symbol}: {reason}")
-        if end >= self.history_start:
-            with self._lock:
-                for year in range(self.history_start.year, end.year + 1):
-                    done = year - self.history_start.year
-                    todo = [s for s in ordered if len(self._series.get(s, ())) == done]
-                    if todo:
-                        self._simulate_year(todo, year)
-        return self._frames(ordered, max(start, self.history_start), end)
+        with self._lock:
+            self._extend(ordered, end.year)
+            return self._frames(ordered, max(start, self.history_start), end)
+
+    def _extend(self, specs: Sequence[SeriesSpec], last_year: int) -> None:
+        """Generate every year up to ``last_year`` that a spec is missing, oldest first."""
+        first_year = self.history_start.year
+        behind = [s for s in specs if len(self._series.get(s, ())) <= last_year - first_year]
+        for year in range(first_year, last_year + 1) if behind else ():
+            todo = [s for s in behind if len(self._series.get(s, ())) == year - first_year]
+            if todo:
+                self._simulate_year(todo, year)
 
     def _rng(self, component: str, year: int) -> np.random.Generator:
-        return np.random.default_rng(np.random.SeedSequence([self.seed, _key(component), year]))
+        entropy = [self.seed, dyn.stable_key(component), year]
+        return np.random.default_rng(np.random.SeedSequence(entropy))
 
     def _days(self, year: int) -> np.ndarray:
         first = max(self.history_start, date(year, 1, 1))
         return np.arange(np.datetime64(first, "D"), np.datetime64(date(year + 1, 1, 1), "D"))
 
-    def _factor_year(self, keys: Sequence[str], year: int) -> dict[str, np.ndarray]:
-        """Daily log returns of the named factors in ``year``, generating the ones missing."""
+    def _factor_year(self, keys: set[str], year: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per factor: daily log returns in ``year`` and its volatility relative to normal."""
         done = year - self.history_start.year
-        todo = [k for k in keys if len(self._factors.setdefault(k, [])) == done]
+        todo = sorted(k for k in keys if len(self._factors.setdefault(k, [])) == done)
         if todo:
-            days = self._days(year)
-            spec = [_MARKET if k == "market" else _CRYPTO if k == "crypto" else _SECTOR
-                    for k in todo]  # fmt: skip
-            z, jumps = np.empty((len(days), len(todo))), np.zeros((len(days), len(todo)))
-            for j, (key, f) in enumerate(zip(todo, spec, strict=True)):
-                rng = self._rng(key, year)
-                z[:, j] = _t_shocks(rng, len(days))
-                crash = rng.random(len(days)) < f.crashes_per_year / _ticks_per_year(f.every_day)
-                jumps[:, j] = np.where(crash, -rng.uniform(*f.crash_size, len(days)), 0.0)
-            every_day = np.array([f.every_day for f in spec])
-            ticks = np.where(every_day, DAYS_PER_YEAR, WEEKDAYS_PER_YEAR)
-            tick = every_day | _weekdays(days)[:, None]
-            long_run = np.array([f.annual_vol**2 for f in spec]) / ticks
-            previous = [self._factors[k][-1][1] if done else np.nan for k in todo]
-            variance = np.where(done > 0, previous, long_run)
-            shocks, variance = _garch(z, tick, long_run, variance, jumps)
-            drift = np.array([f.annual_drift for f in spec]) / ticks
-            returns = np.where(tick, drift, 0.0) + shocks
-            for j, key in enumerate(todo):
-                self._factors[key].append((returns[:, j].copy(), float(variance[j])))
-        return {k: self._factors[k][done][0] for k in keys}
+            self._generate_factors(todo, year)
+        return {k: self._factors[k][done][:2] for k in keys}
+
+    def _generate_factors(self, keys: Sequence[str], year: int) -> None:
+        done = year - self.history_start.year
+        kinds = [_FACTORS.get(key, dyn.SECTOR) for key in keys]
+        rngs = [self._rng(key, year) for key in keys]
+        start = np.array([self._factors[k][-1][2] for k in keys]) if done else None
+        returns, regime, end = dyn.factor_paths(kinds, rngs, self._days(year), start)
+        for j, key in enumerate(keys):
+            self._factors[key].append((returns[:, j].copy(), regime[:, j].copy(), end[j]))
+
+    def _simulate_year(self, specs: Sequence[SeriesSpec], year: int) -> None:
+        """Generate ``year`` for ``specs`` (each of which has every earlier year) and keep it."""
+        days = self._days(year)
+        profiles = [dyn.profile_of(s.symbol, s.asset_class) for s in specs]
+        p = {f.name: np.array([getattr(x, f.name) for x in profiles]) for f in fields(dyn.Profile)}
+        p["daily_vol"] = np.array([x.daily_vol for x in profiles])
+        state = self._start_state(specs, profiles, year)
+        rngs = [self._rng(f"symbol:{s.symbol}", year) for s in specs]
+        draws = np.stack([dyn.series_draws(rng, len(days)) for rng in rngs], axis=2)
+        log_value = self._log_values(specs, year, p, draws[0], state)
+        trading = self._trading(specs, days)
+        due_days = dyn.dividend_due_days(days, p)
+        close, bar_return, ratio, cash = dyn.as_traded(
+            log_value, trading, draws[5:], due_days, p, state
+        )
+        bars = dyn.ohlcv(close, bar_return, ratio, draws, p, state)
+        end_state = np.stack([state[name] for name in _STATE])
+        actions: list[list[tuple[str, np.datetime64, str, float]]] = [[] for _ in specs]
+        for kind, values in (("dividend", cash), ("split", np.where(ratio == 1, 0.0, ratio))):
+            for t, j in zip(*np.nonzero(values), strict=True):
+                actions[j].append((specs[j].symbol, days[t], kind, float(values[t, j])))
+        for j, spec in enumerate(specs):
+            rows = trading[:, j]
+            kept = _Year(days[rows], bars[:, rows, j], sorted(actions[j]), end_state[:, j].copy())
+            self._series.setdefault(spec, []).append(kept)
+
+    def _log_values(
+        self,
+        specs: Sequence[SeriesSpec],
+        year: int,
+        p: dict[str, np.ndarray],
+        z: np.ndarray,
+        state: dict[str, np.ndarray],
+    ) -> np.ndarray:
+        """The log total-return index of each series on each day, (days, series).
+
+        Every series follows the market; crypto also its crypto factor, others their sector's.
+        Own noise is GARCH-t on the series' own clock, scaled by its lead factor's volatility
+        regime (the market's, or crypto's), so calm and stormy spells are shared.
+        """
+        days = self._days(year)
+        leads = ["crypto" if s.asset_class == "crypto" else "market" for s in specs]
+        groups = [_group_factor(s) for s in specs]
+        factors = self._factor_year({"market", *leads, *filter(None, groups)}, year)
+        market = factors["market"][0][:, None]
+        group = np.stack([factors[g][0] if g else np.zeros(len(days)) for g in groups], axis=1)
+        regime = np.stack([factors[lead][1] for lead in leads], axis=1)
+
+        every_day = p["every_day"] > 0
+        tick = every_day | dyn.weekdays(days)[:, None]
+        ticks = np.where(every_day, dyn.DAYS_PER_YEAR, dyn.WEEKDAYS_PER_YEAR)
+        own, _, state["variance"] = dyn.garch(z, tick, p["own_vol"] ** 2 / ticks, state["variance"])
+        drift = np.where(tick, p["alpha"] / ticks, 0.0)
+        log_return = drift + p["beta"] * market + p["loading"] * group + own * regime
+        log_value = state["log_value"] + np.cumsum(log_return, axis=0)
+        state["log_value"] = log_value[-1]
+        return log_value
+
+    def _start_state(
+        self, specs: Sequence[SeriesSpec], profiles: Sequence[dyn.Profile], year: int
+    ) -> dict[str, np.ndarray]:
+        """The ``_STATE`` each series enters the year with, by field, as arrays over series."""
+        if year > self.history_start.year:
+            rows = np.stack([self._series[s][-1].state for s in specs], axis=1)
+        else:
+            rows = np.array([_first_state(x) for x in profiles]).T
+        return dict(zip(_STATE, rows, strict=True))
+
+    @staticmethod
+    def _trading(specs: Sequence[SeriesSpec], days: np.ndarray) -> np.ndarray:
+        """Whether each series has a bar on each day, (days, series)."""
+        first, last = days[0].astype(date), days[-1].astype(date)
+        masks = {
+            code: np.isin(days, calendars.sessions(code, first, last).values.astype(days.dtype))
+            for code in {s.calendar for s in specs}
+        }
+        return np.stack([masks[s.calendar] for s in specs], axis=1)
+
+    def _frames(
+        self, specs: Sequence[SeriesSpec], start: date, end: date
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Slice the kept history to ``start..end`` and lay it out as frames."""
+        lo, hi = np.datetime64(start, "D"), np.datetime64(end, "D")
+        first = start.year - self.history_start.year
+        dates, bars, counts, actions = [], [], [], []
+        for spec in specs:
+            count = 0
+            years = self._series.get(spec, []) if start <= end else []
+            for chunk in years[first : end.year - self.history_start.year + 1]:
+                a, b = np.searchsorted(chunk.dates, lo), np.searchsorted(chunk.dates, hi, "right")
+                dates.append(chunk.dates[a:b])
+                bars.append(chunk.bars[:, a:b])
+                count += int(b - a)
+                whole = a == 0 and b == len(chunk.dates)
+                actions += (
+                    chunk.actions if whole else [x for x in chunk.actions if lo <= x[1] <= hi]
+                )
+            counts.append(count)
+        values = np.concatenate(bars, axis=1) if bars else np.empty((6, 0))
+        prices = pd.DataFrame(values.T, columns=list(PRICE_COLUMNS[2:]), copy=False)
+        day = np.concatenate(dates) if dates else np.array([], "datetime64[D]")
+        prices.insert(0, "date", day.astype("datetime64[ns]"))
+        symbols = np.repeat(np.array([s.symbol for s in specs], dtype=object), counts)
+        prices.insert(0, "symbol", pd.Series(symbols, dtype=object))
+        action_frame = pd.DataFrame(actions, columns=list(ACTION_COLUMNS))
+        action_types = {"symbol": object, "date": "M8[ns]", "action": object, "value": float}
+        return prices, action_frame.astype(action_types)

@@ -1,7 +1,5 @@
 """Price assets: the universe, raw and core daily bars, corporate actions, the returns mart."""
 
-from __future__ import annotations
-
 from datetime import UTC, date, datetime
 
 import dagster as dg

@@ -187,43 +187,30 @@ class CoinGeckoSource(PriceSource):
         )
         history = None if self.plan == "pro" else WINDOW_DAYS
         too_old, windows = plan_windows(start, end, self._clock.now(), history)
+        old = f"the {self.plan} plan serves only the last {WINDOW_DAYS} days (pro goes further)"
         frames: list[pd.DataFrame] = [empty_prices()]
         failures: list[SymbolFailure] = []
-
-        def fail(inst: Instrument, first: date, last: date, reason: str) -> None:
-            failures.append(SymbolFailure(self.source_name, inst.symbol, first, last, reason))
-
         for inst in instruments:
             if not inst.coingecko_id:
-                fail(inst, start, end, "no coingecko_id in the instrument settings")
+                reason = "no coingecko_id in the instrument settings"
+                failures.append(SymbolFailure(self.source_name, inst.symbol, start, end, reason))
                 continue
             if too_old:
-                fail(
-                    inst,
-                    *too_old,
-                    f"the {self.plan} plan serves only the last "
-                    f"{WINDOW_DAYS} days of history (plan='pro' goes further back)",
-                )
+                failures.append(SymbolFailure(self.source_name, inst.symbol, *too_old, old))
             for first, last in windows:
                 try:
                     daily = self._window(cg, pacer, policy, inst.coingecko_id, first, last)
                 except (TransientError, ValueError) as exc:
-                    fail(inst, first, windows[-1][1], str(exc))
-                    break
-                except requests.RequestException as exc:  # timeouts, connection errors
-                    fail(inst, first, windows[-1][1], f"{type(exc).__name__}: {exc}")
+                    span = (first, windows[-1][1])  # the rest of the window is not fetched
+                    failures.append(SymbolFailure(self.source_name, inst.symbol, *span, str(exc)))
                     break
                 expected = pd.date_range(first, last, freq="D", unit="ns")
                 daily = daily.reindex(expected).dropna(subset=["close", "volume"])
-                missing = expected.difference(daily.index)
-                if len(missing):
+                if len(missing := expected.difference(daily.index)):
                     shown = ", ".join(d.strftime("%Y-%m-%d") for d in missing[:5])
-                    fail(
-                        inst,
-                        missing[0].date(),
-                        missing[-1].date(),
-                        f"no data point for {len(missing)} day(s): {shown}",
-                    )
+                    reason = f"no data point for {len(missing)} day(s): {shown}"
+                    span = (missing[0].date(), missing[-1].date())
+                    failures.append(SymbolFailure(self.source_name, inst.symbol, *span, reason))
                 frames.append(daily.rename_axis("date").reset_index().assign(symbol=inst.symbol))
         prices = pd.concat(frames, ignore_index=True)[list(PRICE_COLUMNS)]
         prices = prices.astype({"symbol": object, "date": "datetime64[ns]"})
@@ -251,4 +238,8 @@ class CoinGeckoSource(PriceSource):
                     raise TransientError(f"HTTP {status}: {text}", retry_after) from exc
                 raise ValueError(f"HTTP {status}: {text}") from exc
 
-        return parse_market_chart(policy.call(attempt))
+        try:
+            payload = policy.call(attempt)
+        except requests.RequestException as exc:  # timeouts, connection errors: retries spent
+            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+        return parse_market_chart(payload)

@@ -84,8 +84,10 @@ def as_traded(history: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 @functools.lru_cache(maxsize=32)
 def _calendar(name: str) -> xc.ExchangeCalendar | None:
     try:
-        return xc.get_calendar(name)
-    except Exception:  # unknown name: no session check for it
+        with warnings.catch_warnings():  # exchange_calendars vs pandas 3 deprecation noise
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return xc.get_calendar(name)
+    except xc.errors.CalendarError:  # unknown name: no session check for it
         return None
 
 

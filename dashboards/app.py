@@ -1,0 +1,53 @@
+"""The FinScope Dash app: ``create_app()`` wires pages, static assets and the snapshot reader.
+
+Nothing here opens a database: ``create_app`` only points ``dashboards.data`` at the snapshot
+directory, and the first request opens the current snapshot read-only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import html
+
+from dashboards import data
+from dashboards.components.shell import footer, navbar
+from warehouse.paths import PROJECT_ROOT, DataHome
+
+PAGES_FOLDER = Path(__file__).resolve().parent / "pages"
+ASSETS_FOLDER = PROJECT_ROOT / "assets"
+
+
+def _layout() -> html.Div:
+    """The shell around every page; a function, so the snapshot badge is fresh per page load."""
+    return html.Div([
+        navbar(),
+        dbc.Container(dash.page_container, fluid="xl", className="fs-main"),
+        footer(),
+    ])
+
+
+def create_app(snapshot_dir: Path | None = None) -> dash.Dash:
+    """Build the app over the snapshots in ``snapshot_dir``.
+
+    Args:
+        snapshot_dir: where ``warehouse.snapshot.publish`` writes; defaults to
+            ``DataHome.from_env().snapshots``.
+
+    Returns:
+        The Dash app; ``app.server`` is the WSGI application.
+    """
+    data.configure(snapshot_dir or DataHome.from_env().snapshots)
+    app = dash.Dash(
+        "dashboards",  # the package: pages import as dashboards.pages.<name>
+        use_pages=True,
+        pages_folder=str(PAGES_FOLDER),
+        assets_folder=str(ASSETS_FOLDER),
+        title="FinScope",
+        update_title=None,
+        serve_locally=True,
+    )
+    app.layout = _layout
+    return app

@@ -1,0 +1,1 @@
+"""Component factories shared by the pages: captions, alerts, cards, tables, the app shell."""

@@ -1,0 +1,97 @@
+"""The code location's shape: lineage, metadata ops rely on, checks, schedule, boundaries."""
+
+from __future__ import annotations
+
+import ast
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipelines.definitions import PRICE_JOB, build_definitions
+from pipelines.resources import POOL
+from pipelines.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def defs(home) -> dg.Definitions:
+    return build_definitions(load_settings(ROOT / "finscope.toml"), home)
+
+
+def test_asset_graph(defs):
+    graph = defs.resolve_asset_graph()
+    deps = {
+        key.to_user_string(): sorted(p.to_user_string() for p in graph.get(key).parent_keys)
+        for key in graph.get_all_asset_keys()
+    }
+    assert deps == {
+        "instruments": [],
+        "raw_prices": ["instruments"],
+        "corporate_actions": ["raw_prices"],
+        "prices_daily": ["corporate_actions", "raw_prices"],
+        "returns_daily": ["prices_daily"],
+        "serving_snapshot": ["corporate_actions", "instruments", "prices_daily",
+                             "returns_daily"],
+    }
+
+
+def test_every_asset_is_documented_grouped_owned_and_pooled(defs):
+    for spec in defs.resolve_all_asset_specs():
+        name = spec.key.to_user_string()
+        assert spec.description and len(spec.description.splitlines()[0]) > 20, name
+        assert spec.group_name in {"prices", "serving"}, name
+        assert spec.owners, name
+        assert "duckdb" in spec.kinds, name
+    for node in defs.resolve_asset_graph().asset_nodes:
+        assert node.pools == {POOL}, node.key
+
+
+def test_checks_and_their_blocking(defs):
+    graph = defs.resolve_asset_graph()
+    checks = {
+        f"{key.asset_key.to_user_string()}:{key.name}": graph.get_check_spec(key).blocking
+        for key in graph.asset_check_keys
+    }
+    assert checks == {
+        "raw_prices:fetch_complete": False,
+        "prices_daily:unique_keys": True,
+        "returns_daily:unique_keys": True,
+        "corporate_actions:unique_keys": True,
+        "prices_daily:ohlc_consistent": True,
+        "prices_daily:no_implausible_jumps": True,
+        "prices_daily:no_calendar_gaps": False,
+        "prices_daily:not_stale": False,
+    }
+
+
+def test_daily_partitions_stay_well_under_the_ui_limit(defs):
+    job = defs.resolve_job_def(PRICE_JOB)
+    keys = job.partitions_def.get_partition_keys()
+    assert keys[0] == "2016-01-04"
+    assert len(keys) < 20_000
+
+
+def test_schedule_requests_the_previous_day(defs):
+    schedule = defs.resolve_schedule_def(f"{PRICE_JOB}_schedule")
+    assert schedule.cron_schedule == "0 6 * * *"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    tick = dg.build_schedule_context(scheduled_execution_time=datetime(2024, 5, 2, 6, tzinfo=UTC))
+    requests = schedule.evaluate_tick(tick).run_requests
+    assert [r.partition_key for r in requests] == ["2024-05-01"]
+
+
+@pytest.mark.parametrize("package", ["models", "warehouse"])
+def test_pure_packages_never_import_dagster_or_dash(package):
+    for path in (ROOT / package).rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = (
+                [a.name for a in node.names] if isinstance(node, ast.Import)
+                else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            )
+            for name in names:
+                top = name.split(".")[0]
+                assert top not in {"dagster", "dash", "pipelines", "dashboards"}, (path, name)
