@@ -34,13 +34,14 @@ def build(
     refresh: bool = False,
     resources: dict[str, object] | None = None,
     instance: dg.DagsterInstance | None = None,
+    fetch_retry: dg.RetryPolicy | None = None,
 ) -> BuildResult:
     """Run the price job over ``start..end`` (default: all history up to yesterday) as one run.
 
     Only missing sessions are fetched unless ``refresh``. The run is recorded in the Dagster
     instance (``DAGSTER_HOME``) so the UI shows its materialisations, checks and logs.
     """
-    defs = build_definitions(settings, home, resources)
+    defs = build_definitions(settings, home, resources, *([fetch_retry] if fetch_retry else []))
     keys = daily_partitions(settings).get_partition_keys()
     if not keys:
         raise ValueError("no complete day since history.start: nothing to build")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.prices.assets import build_price_assets
+from pipelines.prices.assets import FETCH_RETRY, build_price_assets
 from pipelines.prices.checks import price_checks
 from pipelines.resources import WarehouseResource, price_sources
 from pipelines.serving.assets import SnapshotDirResource, serving_snapshot
@@ -21,15 +21,19 @@ def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
 
 
 def build_definitions(
-    settings: Settings, home: DataHome, resources: dict[str, object] | None = None
+    settings: Settings,
+    home: DataHome,
+    resources: dict[str, object] | None = None,
+    fetch_retry: dg.RetryPolicy = FETCH_RETRY,
 ) -> dg.Definitions:
     """Assets, checks, the daily schedule and resources for ``settings``.
 
     Args:
         resources: overrides, e.g. a failing or recorded source in tests.
+        fetch_retry: retry policy of the fetching step.
     """
     partitions = daily_partitions(settings)
-    price_assets = build_price_assets(settings, partitions)
+    price_assets = build_price_assets(settings, partitions, fetch_retry)
     job = dg.define_asset_job(
         PRICE_JOB,
         selection=dg.AssetSelection.assets(*price_assets, serving_snapshot),

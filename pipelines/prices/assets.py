@@ -39,9 +39,15 @@ def preview(frame: pd.DataFrame, rows: int = 8) -> dg.MetadataValue:
 
 
 def build_price_assets(
-    settings: Settings, partitions: dg.PartitionsDefinition
+    settings: Settings,
+    partitions: dg.PartitionsDefinition,
+    fetch_retry: dg.RetryPolicy = FETCH_RETRY,
 ) -> list[dg.AssetsDefinition]:
-    """The price assets for this universe, partitioned by ``partitions``."""
+    """The price assets for this universe, partitioned by ``partitions``.
+
+    Args:
+        fetch_retry: Dagster's retry of the fetching step (the sources retry each call too).
+    """
     universe = settings.instruments()
     common = {"group_name": GROUP, "owners": OWNERS, "pool": POOL}
     daily = {
@@ -69,7 +75,7 @@ def build_price_assets(
     @dg.asset(
         **daily,
         deps=[instruments],
-        retry_policy=FETCH_RETRY,
+        retry_policy=fetch_retry,
         check_specs=[dg.AssetCheckSpec("fetch_complete", asset="raw_prices")],
     )
     def raw_prices(

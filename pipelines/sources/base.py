@@ -73,7 +73,7 @@ def empty_prices() -> pd.DataFrame:
     """An empty frame with the ``PRICE_COLUMNS`` layout and dtypes."""
     frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in PRICE_COLUMNS})
     frame["symbol"] = frame["symbol"].astype("object")
-    frame["date"] = pd.to_datetime(frame["date"])
+    frame["date"] = frame["date"].astype("datetime64[ns]")
     return frame
 
 

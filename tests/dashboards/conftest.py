@@ -114,6 +114,11 @@ def build_warehouse(con: duckdb.DuckDBPyConnection, market: Market, start: date,
 
 
 @pytest.fixture(scope="session")
+def universe() -> list[tuple]:
+    return list(UNIVERSE)
+
+
+@pytest.fixture(scope="session")
 def market() -> Market:
     return synthetic_market(UNIVERSE, START, END)
 
@@ -216,6 +221,16 @@ def chrome_available() -> bool:
 def browser_required() -> bool:
     """CI sets FINSCOPE_REQUIRE_BROWSER=1: a missing browser is then a failure, not a skip."""
     return os.environ.get("FINSCOPE_REQUIRE_BROWSER") == "1"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Browser tests skip without Chromium, unless CI demands them (then they fail loudly)."""
+    if item.get_closest_marker("browser") is None or chrome_available():
+        return
+    reason = "needs chromium and chromedriver on PATH (apt-get install chromium chromium-driver)"
+    if browser_required():
+        pytest.fail(f"FINSCOPE_REQUIRE_BROWSER=1 but the browser is missing: {reason}")
+    pytest.skip(reason)
 
 
 def pytest_configure(config: pytest.Config) -> None:

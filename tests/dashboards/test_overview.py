@@ -10,8 +10,6 @@ import pandas as pd
 import pytest
 from dash import dcc, html
 
-from conftest import UNIVERSE
-
 
 @pytest.fixture
 def overview(app):
@@ -68,15 +66,15 @@ def test_navbar_comes_from_the_page_registry_and_footer_names_the_snapshot(app, 
 
 
 def test_a_new_snapshot_replaces_every_cached_answer_and_text_stays_text(
-        make_app, publish_market, tmp_path, tree):
+        make_app, publish_market, universe, tmp_path, tree):
     snapshots = tmp_path / "snapshots"
-    first = publish_market(snapshots, UNIVERSE)
+    first = publish_market(snapshots, universe)
     make_app(snapshots)
     overview = importlib.import_module("dashboards.pages.overview")
     assert first.version in tree.text(overview.layout())
     hostile = ("EVIL", "<script>alert('x')</script> & <b>Co</b>", "equity", "XNYS", None,
                100.0, 0.1, 0.3, "sample")
-    second = publish_market(snapshots, [hostile, UNIVERSE[5]])
+    second = publish_market(snapshots, [hostile, universe[5]])
     page = overview.layout()
     text = tree.text(page)
     assert second.version in text and first.version not in text
@@ -93,7 +91,7 @@ def test_without_a_snapshot_the_overview_says_how_to_get_one(make_app, tmp_path,
     assert "no snapshot yet" in tree.text(app.layout())
 
 
-def test_the_server_renders_the_overview_with_real_content(app):
+def test_the_server_renders_the_overview_with_real_content(app, universe):
     client = app.server.test_client()
     assert client.get("/").status_code == 200
     deps = client.get("/_dash-dependencies").get_json()
@@ -108,4 +106,4 @@ def test_the_server_renders_the_overview_with_real_content(app):
     assert response.status_code == 200
     page = response.get_json()["response"]["_pages_content"]["children"]
     served = json.dumps(page)
-    assert any(f'"/markets?symbols={u[0]}"' in served for u in UNIVERSE)
+    assert any(f'"/markets?symbols={u[0]}"' in served for u in universe)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 
+import dagster as dg
 import duckdb
 import pandas as pd
 
@@ -42,10 +43,9 @@ def test_build_lands_every_session_and_publishes(settings, home, instance, start
     snapshot = current(home.snapshots)
     assert snapshot is not None and snapshot.run_id == result.run_id
     assert snapshot.tables["core.prices_daily"] == len(bars)
-    mats = instance.get_latest_materialization_event(
-        __import__("dagster").AssetKey("prices_daily")
-    )
-    assert mats is not None
+    event = instance.get_latest_materialization_event(dg.AssetKey("prices_daily"))
+    assert event is not None
+    assert event.asset_materialization.metadata["dagster/row_count"].value == len(bars)
 
 
 def test_rerun_changes_nothing_and_fetches_nothing(settings, home, instance):
@@ -114,8 +114,13 @@ def test_provider_down_keeps_stored_rows_and_last_snapshot(settings, home, insta
     snapshot = current(home.snapshots)
     down = HalfBroken(down=True)
     result = build(settings, home, instance=instance,
-                   resources={"equity_prices": down, "crypto_prices": down})
+                   resources={"equity_prices": down, "crypto_prices": down},
+                   fetch_retry=dg.RetryPolicy(max_retries=1, delay=0))
     assert good.success and not result.success
+    run = instance.get_run_by_id(result.run_id)
+    attempts = [e for e in instance.all_logs(run.run_id)
+                if e.dagster_event and e.dagster_event.event_type_value == "STEP_RESTARTED"]
+    assert len(attempts) == 1  # the fetch step was retried before the run failed
     pd.testing.assert_frame_equal(before, table(home, CORE + " ORDER BY symbol, date"))
     assert current(home.snapshots) == snapshot
 
