@@ -46,7 +46,7 @@ def create_app(snapshot_dir: Path | None = None) -> dash.Dash:
         pages_folder=str(PAGES_FOLDER),
         assets_folder=str(ASSETS_FOLDER),
         title="FinScope",
-        update_title=None,
+        update_title="",
         serve_locally=True,
     )
     app.layout = _layout

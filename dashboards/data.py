@@ -72,7 +72,7 @@ def _run(query: Callable[..., T], *args: Any) -> T:
             if version != _version:
                 _cached.cache_clear()
                 _version = version
-    return _cached(version, query, args)  # type: ignore[no-any-return]
+    return _cached(version, query, args)
 
 
 @lru_cache(maxsize=256)

@@ -11,7 +11,7 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from pipelines.definitions import PRICE_JOB, build_definitions, daily_partitions
+from pipelines.definitions import PRICE_JOB, build_definitions, monthly_partitions
 from pipelines.settings import Settings
 from warehouse.paths import DataHome
 
@@ -36,20 +36,21 @@ def build(
     instance: dg.DagsterInstance | None = None,
     fetch_retry: dg.RetryPolicy | None = None,
 ) -> BuildResult:
-    """Run the price job over ``start..end`` (default: all history up to yesterday) as one run.
+    """Run the price job over the months holding ``start..end`` (default: all) as one run.
 
     Only missing sessions are fetched unless ``refresh``. The run is recorded in the Dagster
     instance (``DAGSTER_HOME``) so the UI shows its materialisations, checks and logs.
     """
     defs = build_definitions(settings, home, resources, *([fetch_retry] if fetch_retry else []))
-    keys = daily_partitions(settings).get_partition_keys()
+    keys = monthly_partitions(settings).get_partition_keys()
     if not keys:
         raise ValueError("no complete day since history.start: nothing to build")
-    first = start.isoformat() if start else keys[0]
-    last = end.isoformat() if end else keys[-1]
+    first = start.replace(day=1).isoformat() if start else keys[0]
+    last = end.replace(day=1).isoformat() if end else keys[-1]
     for name, key in (("start", first), ("end", last)):
         if key not in keys:
-            raise ValueError(f"--{name} {key} is outside the history {keys[0]}..{keys[-1]}")
+            raise ValueError(f"--{name}: month {key[:7]} is outside the history "
+                             f"{keys[0][:7]}..{keys[-1][:7]}")
     job = defs.resolve_job_def(PRICE_JOB)
     result = job.execute_in_process(
         instance=instance or dg.DagsterInstance.get(),

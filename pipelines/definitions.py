@@ -1,6 +1,6 @@
 """The Dagster code location: the one place that wires settings, resources and assets."""
 
-from __future__ import annotations
+from datetime import timedelta
 
 import dagster as dg
 
@@ -14,10 +14,37 @@ from warehouse.paths import DataHome
 PRICE_JOB = "refresh_prices"
 
 
-def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
-    """One partition per calendar day from the history start to yesterday (UTC)."""
-    return dg.DailyPartitionsDefinition(start_date=settings.history.start.isoformat(),
-                                        timezone="UTC")
+def monthly_partitions(settings: Settings) -> dg.MonthlyPartitionsDefinition:
+    """One partition per calendar month (UTC) from the history start, the current month included.
+
+    Months, not days: ten years is ~130 partitions, so the first build writes a few hundred
+    Dagster events instead of ~40,000 (minutes of event-log writes on a small machine) and the
+    UI stays quick. Nothing is lost: every run fetches only the sessions each instrument is
+    missing inside its month, and the checks find gaps day by day against each calendar.
+    """
+    first = settings.history.start.replace(day=1)
+    return dg.MonthlyPartitionsDefinition(start_date=first.isoformat(), end_offset=1,
+                                          timezone="UTC")
+
+
+def daily_refresh_schedule(job: dg.JobDefinition) -> dg.ScheduleDefinition:
+    """Every day at 06:00 UTC: the month holding the previous day (only missing days fetched)."""
+
+    @dg.schedule(
+        name=f"{job.name}_schedule",
+        cron_schedule="0 6 * * *",
+        execution_timezone="UTC",
+        job=job,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Every day at 06:00 UTC: fetch the previous day (and anything missing in "
+                    "its month), rebuild core and marts, publish the snapshot.",
+    )
+    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        day = context.scheduled_execution_time.date() - timedelta(days=1)
+        key = day.replace(day=1).isoformat()
+        return dg.RunRequest(run_key=f"{key}@{day}", partition_key=key)
+
+    return _schedule
 
 
 def build_definitions(
@@ -32,7 +59,7 @@ def build_definitions(
         resources: overrides, e.g. a failing or recorded source in tests.
         fetch_retry: retry policy of the fetching step.
     """
-    partitions = daily_partitions(settings)
+    partitions = monthly_partitions(settings)
     price_assets = build_price_assets(settings, partitions, fetch_retry)
     job = dg.define_asset_job(
         PRICE_JOB,
@@ -40,13 +67,7 @@ def build_definitions(
         partitions_def=partitions,
         description="Fetch the last day's prices, rebuild core and marts, publish the snapshot.",
     )
-    schedule = dg.build_schedule_from_partitioned_job(
-        job,
-        hour_of_day=6,
-        minute_of_hour=0,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="Every day at 06:00 UTC: the previous day's partition.",
-    )
+    schedule = daily_refresh_schedule(job)
     base: dict[str, object] = {
         "warehouse": WarehouseResource(path=str(home.warehouse)),
         "snapshots": SnapshotDirResource(path=str(home.snapshots)),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import Any
 
 import dash_bootstrap_components as dbc
 import pandas as pd
@@ -24,9 +25,9 @@ def fmt_date(value: date | datetime | pd.Timestamp | None) -> str:
 
 def fmt_time(value: object) -> str:
     """``YYYY-MM-DD HH:MM UTC`` (naive values are taken as UTC) or an em dash."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[arg-type]
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "—"
-    stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    stamp = pd.Timestamp(value)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     return f"{stamp:%Y-%m-%d %H:%M} UTC"
 
@@ -56,7 +57,7 @@ def provenance(sources: Iterable[object], latest: object, info: SnapshotInfo) ->
 
 def caption(what: str, where: str, *, id: str | None = None) -> html.P:
     """The one-line caption under a chart: what it shows, then as of when and from where."""
-    kwargs = {"id": id} if id else {}
+    kwargs: dict[str, Any] = {"id": id} if id else {}
     return html.P([html.Span(what), html.Br(), html.Span(where, className="fs-provenance")],
                   className="fs-caption", **kwargs)
 
@@ -78,7 +79,7 @@ def no_data_alert(message: str) -> dbc.Alert:
 
 def stat_card(title: str, value: str, detail: str, *, id: str | None = None) -> dbc.Card:
     """A headline number with a title above and a muted detail line below."""
-    kwargs = {"id": id} if id else {}
+    kwargs: dict[str, Any] = {"id": id} if id else {}
     return dbc.Card(dbc.CardBody([
         html.Div(title, className="fs-stat-title"),
         html.Div(value, className="fs-stat-value"),

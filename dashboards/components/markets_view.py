@@ -131,6 +131,7 @@ class Rendered:
     volatility: Figure
     volatility_caption: html.P
     stats: Any
+    notes: tuple[str, ...] = ()
 
 
 def render(state: MarketsState, catalog: Catalog) -> Rendered:
@@ -143,6 +144,10 @@ def render(state: MarketsState, catalog: Catalog) -> Rendered:
     span = (f"{prices['date'].min():%Y-%m-%d} → {prices['date'].max():%Y-%m-%d}"
             if not prices.empty else f"{state.start} → {state.end}")
     multi = len(state.symbols) > 1
+    shown = set(prices["symbol"].unique())
+    missing = [s for s in state.symbols if s not in shown]
+    notes = (f"No bars for {', '.join(missing)} between {state.start} and {state.end}.",
+             ) if missing else ()
     currency = catalog.currencies.get(state.symbols[0], "USD")
     price = price_figure(prices, chart=state.chart, log=state.log, currency=currency)
     if multi:
@@ -170,6 +175,7 @@ def render(state: MarketsState, catalog: Catalog) -> Rendered:
             f"Standard deviation of daily log returns over a rolling {state.window}-bar window, "
             "annualised by √252 (exchange calendars) or √365 (24/7 crypto).", where),
         stats=stats_table(view_stats(prices, catalog.periods), catalog.names),
+        notes=notes,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
@@ -20,8 +21,10 @@ def markets_href(symbols: list[str] | tuple[str, ...]) -> str:
     return f"{MARKETS_PATH}?{urlencode({'symbols': ','.join(symbols)}, safe=',')}"
 
 
-def _table(header: list[str], rows: list[html.Tr], *, numeric_from: int, **kwargs) -> dbc.Table:
-    cells = [html.Th(h, className="text-end" if i >= numeric_from else None)
+def _table(
+    header: list[str], rows: list[html.Tr], *, numeric_from: int, **kwargs: Any
+) -> dbc.Table:
+    cells = [html.Th(h, className="text-end") if i >= numeric_from else html.Th(h)
              for i, h in enumerate(header)]
     return dbc.Table([html.Thead(html.Tr(cells)), html.Tbody(rows)], size="sm", hover=True,
                      responsive=True, className="fs-table mb-0", **kwargs)
@@ -33,7 +36,7 @@ def movers_table(movers: pd.DataFrame, *, side: str, id: str | None = None) -> h
     Each symbol links to the Markets page with that symbol preselected.
     """
     rows = movers[movers["side"] == side]
-    kwargs = {"id": id} if id else {}
+    kwargs: dict[str, Any] = {"id": id} if id else {}
     if rows.empty:
         word = "gains" if side == "gainer" else "losses"
         return html.Div(f"No {word} on the latest day.", className="text-muted small", **kwargs)

@@ -3,7 +3,8 @@
 The view's state lives in the URL (``/markets?symbols=AAPL,MSFT&start=...&end=...&chart=line
 &log=1&window=63``): ``layout`` renders it on load, ``update_charts`` keeps it in sync as the
 controls change. ``update_charts`` and ``download_csv`` are plain functions, callable without a
-Dash server (after ``create_app`` has pointed ``dashboards.data`` at a snapshot).
+Dash server: import this module after ``create_app(snapshot_dir)`` (pages register with an app,
+and ``create_app`` points ``dashboards.data`` at the snapshots).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class ChartsOutput(NamedTuple):
     volatility_caption: Any
     stats: Any
     alert: Any
-    search: str
+    search: Any  # the URL query string, or no_update
 
 
 OUTPUT_IDS = [("markets-price", "figure"), ("markets-price-caption", "children"),
@@ -45,9 +46,9 @@ OUTPUT_IDS = [("markets-price", "figure"), ("markets-price-caption", "children")
               ("markets-url", "search")]
 
 
-def _blank(message: str, alert: Any, search: str = "") -> ChartsOutput:
+def _blank(message: str, alert: Any) -> ChartsOutput:
     fig = empty_figure(message)
-    return ChartsOutput(fig, None, fig, None, fig, None, None, alert, search or no_update)
+    return ChartsOutput(fig, None, fig, None, fig, None, None, alert, no_update)
 
 
 def view(state: MarketsState, problems: list[str], catalog: Catalog) -> ChartsOutput:
@@ -55,7 +56,7 @@ def view(state: MarketsState, problems: list[str], catalog: Catalog) -> ChartsOu
     out = render(state, catalog)
     return ChartsOutput(out.price, out.price_caption, out.returns, out.returns_caption,
                         out.volatility, out.volatility_caption, out.stats,
-                        problems_alert(problems), state.query())
+                        problems_alert([*problems, *out.notes]), state.query())
 
 
 def update_charts(
@@ -129,17 +130,15 @@ def layout(**query: Any) -> html.Div:
     ], id="markets-page")
 
 
-GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": "hover",
-                "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
-
-
 def _chart_cards(out: ChartsOutput) -> list[Any]:
     def graph(id_: str, title: str, fig: Figure, cap: Any) -> dbc.Card:
         return dbc.Card([
             dbc.CardHeader(title, className="fs-card-header"),
             dbc.CardBody([
-                dcc.Loading(dcc.Graph(id=id_, figure=fig, config=GRAPH_CONFIG),
-                            type="dot", delay_show=300),
+                dcc.Loading(dcc.Graph(id=id_, figure=fig, config={
+                    "displaylogo": False, "displayModeBar": "hover",
+                    "modeBarButtonsToRemove": ["lasso2d", "select2d"]}),
+                    type="dot", delay_show=300),
                 html.Div(cap, id=f"{id_}-caption"),
             ]),
         ], className="shadow-sm mb-4")

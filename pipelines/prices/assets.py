@@ -1,6 +1,6 @@
 """Price assets: the universe, raw and core daily bars, corporate actions, the returns mart."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import pandas as pd
@@ -26,10 +26,20 @@ class RawPricesConfig(dg.Config):
     )
 
 
-def window(context: dg.AssetExecutionContext) -> tuple[date, date]:
-    """The (first, last) day of the partition or partition range this run covers."""
+def window(context: dg.AssetExecutionContext, first_day: date) -> tuple[date, date]:
+    """The days this run covers: its partition (range), from ``first_day`` to yesterday (UTC).
+
+    Raises:
+        dg.Failure: the partition lies wholly in the future or before the history start.
+    """
     span = context.partition_time_window
-    return span.start.date(), (pd.Timestamp(span.end) - pd.Timedelta(days=1)).date()
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    start = max(span.start.date(), first_day)
+    end = min((pd.Timestamp(span.end) - pd.Timedelta(days=1)).date(), yesterday)
+    if start > end:
+        raise dg.Failure(f"partition {context.partition_key_range} has no complete day in "
+                         f"{first_day}..{yesterday}")
+    return start, end
 
 
 def preview(frame: pd.DataFrame, rows: int = 8) -> dg.MetadataValue:
@@ -49,6 +59,7 @@ def build_price_assets(
         fetch_retry: Dagster's retry of the fetching step (the sources retry each call too).
     """
     universe = settings.instruments()
+    first_day = settings.history.start
     common = {"group_name": GROUP, "owners": OWNERS, "pool": POOL}
     daily = {
         **common,
@@ -90,7 +101,7 @@ def build_price_assets(
         Fetches only the sessions each instrument is missing in the window (all of them with
         ``refresh``). A symbol that fails is logged and named; the others still land.
         """
-        start, end = window(context)
+        start, end = window(context, first_day)
         groups: list[tuple[PriceSource, list[Instrument]]] = [
             (equity_prices, [i for i in universe if i.asset_class != "crypto"]),
             (crypto_prices, [i for i in universe if i.asset_class == "crypto"]),
@@ -157,7 +168,7 @@ def build_price_assets(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         """Splits (new shares per old) and cash dividends (per share, as traded) by ex-date."""
-        start, end = window(context)
+        start, end = window(context, first_day)
         with warehouse.connect() as con:
             n = prices.refresh_core_actions(
                 con, start=start, end=end, run_id=context.run_id, ingested_at=datetime.now(UTC)
@@ -177,7 +188,7 @@ def build_price_assets(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         """Clean daily bars per symbol with FinScope's split- and dividend-adjusted close."""
-        start, end = window(context)
+        start, end = window(context, first_day)
         with warehouse.connect() as con:
             write = prices.refresh_core_prices(
                 con, start=start, end=end, run_id=context.run_id, ingested_at=datetime.now(UTC)
@@ -203,7 +214,7 @@ def build_price_assets(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         """Daily simple and log total returns per symbol, from the adjusted close."""
-        start, end = window(context)
+        start, end = window(context, first_day)
         with warehouse.connect() as con:
             n = prices.refresh_returns(con, start=start, end=end, run_id=context.run_id)
             sample = con.execute(

@@ -99,7 +99,8 @@ def test_single_symbol_candlestick_shows_adjusted_bars_with_volume(markets, mark
     assert volume["type"] == "bar" and volume["yaxis"] == "y2"
     assert out.price["layout"]["yaxis"]["type"] == "linear"
     assert out.alert is None
-    assert out.search == "?symbols=JPM&start=2024-03-01&end=2024-03-31&chart=candlestick&log=0&window=21"
+    assert out.search == (
+        "?symbols=JPM&start=2024-03-01&end=2024-03-31&chart=candlestick&log=0&window=21")
     caption = str(out.price_caption)
     assert "JPM" in caption and "Source: sample" in caption and "fixture-run-1" in caption
 
@@ -253,3 +254,10 @@ def test_the_server_wires_the_callback_to_the_page(app):
         "?symbols=AAPL&start=2024-01-01&end=2024-06-30&chart=line&log=1&window=63")
     assert got["markets-price"]["figure"]["layout"]["yaxis"]["type"] == "log"
     assert "bdata" in got["markets-price"]["figure"]["data"][0]["y"]
+
+
+def test_a_symbol_without_bars_in_the_range_is_named(markets, tree):
+    # XOM's last bar is 2024-12-27; the coin trades through the weekend.
+    out = markets.update_charts(["XOM", "BTC-USD"], "2024-12-28", "2024-12-29", "line", False, 21)
+    assert "No bars for XOM" in tree.text(out.alert)
+    assert [t["name"] for t in out.price["data"] if t["type"] != "bar"] == ["BTC-USD"]

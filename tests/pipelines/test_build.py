@@ -35,8 +35,9 @@ def test_build_lands_every_session_and_publishes(settings, home, instance, start
     result = build(settings, home, instance=instance)
     assert result.success, result
     assert result.failed_checks == []
-    end = date.fromisoformat(result.last_partition)
-    assert end == date.today() - timedelta(days=1)
+    end = date.today() - timedelta(days=1)
+    assert result.first_partition == start.replace(day=1).isoformat()
+    assert result.last_partition == end.replace(day=1).isoformat()
     bars = table(home, CORE)
     assert len(bars) == expected_rows(start, end)
     assert set(bars["symbol"]) == {"SPY", "AAPL", "MSFT", "BTC-USD"}
@@ -59,10 +60,11 @@ def test_rerun_changes_nothing_and_fetches_nothing(settings, home, instance):
 
 
 def test_backfill_fills_an_earlier_range(settings, home, instance, start):
-    late = start + timedelta(days=20)
-    build(settings, home, instance=instance, start=late)
-    assert table(home, "SELECT min(date) AS d FROM core.prices_daily")["d"][0] >= pd.Timestamp(late)
-    build(settings, home, instance=instance, start=start, end=late - timedelta(days=1))
+    later_month = (start.replace(day=1) + timedelta(days=32)).replace(day=1)
+    build(settings, home, instance=instance, start=later_month)
+    first = table(home, "SELECT min(date) AS d FROM core.prices_daily")["d"][0]
+    assert first >= pd.Timestamp(later_month)
+    build(settings, home, instance=instance, start=start, end=start)
     bars = table(home, CORE)
     end = date.today() - timedelta(days=1)
     assert len(bars) == expected_rows(start, end)

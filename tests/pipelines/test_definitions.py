@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._utils.schedules import cron_string_iterator
 
 from pipelines.definitions import PRICE_JOB, build_definitions
 from pipelines.resources import POOL
@@ -67,20 +68,27 @@ def test_checks_and_their_blocking(defs):
     }
 
 
-def test_daily_partitions_stay_well_under_the_ui_limit(defs):
+def test_monthly_partitions_cover_history_and_the_current_month(defs):
     job = defs.resolve_job_def(PRICE_JOB)
     keys = job.partitions_def.get_partition_keys()
-    assert keys[0] == "2016-01-04"
-    assert len(keys) < 20_000
+    assert keys[0] == "2016-01-01"
+    assert keys[-1] == datetime.now(UTC).date().replace(day=1).isoformat()
+    assert len(keys) < 1_000
 
 
 def test_schedule_requests_the_previous_day(defs):
     schedule = defs.resolve_schedule_def(f"{PRICE_JOB}_schedule")
     assert schedule.cron_schedule == "0 6 * * *"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    tick = dg.build_schedule_context(scheduled_execution_time=datetime(2024, 5, 2, 6, tzinfo=UTC))
-    requests = schedule.evaluate_tick(tick).run_requests
-    assert [r.partition_key for r in requests] == ["2024-05-01"]
+    for fired, month in ((datetime(2024, 5, 2, 6, tzinfo=UTC), "2024-05-01"),
+                         (datetime(2024, 6, 1, 6, tzinfo=UTC), "2024-05-01")):
+        tick = dg.build_schedule_context(scheduled_execution_time=fired,
+                                         repository_def=defs.get_repository_def())
+        requests = schedule.evaluate_tick(tick).run_requests
+        assert [r.partition_key for r in requests] == [month]
+    ticks = cron_string_iterator(datetime(2024, 5, 2, 7, tzinfo=UTC).timestamp(),
+                                 schedule.cron_schedule, schedule.execution_timezone)
+    assert next(ticks) == datetime(2024, 5, 3, 6, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("package", ["models", "warehouse"])
