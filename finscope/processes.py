@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -26,9 +27,15 @@ def gunicorn_command(host: str, port: int, workers: int = 2) -> list[str]:
     ]
 
 
+def _default_signals() -> None:
+    """In the child: SIGINT/SIGTERM back to their defaults (a background shell ignores SIGINT)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def run_foreground(command: list[str]) -> int:
     """Run ``command`` until it exits or Ctrl-C; returns its exit code."""
-    process = subprocess.Popen(command, start_new_session=True)
+    process = subprocess.Popen(command, start_new_session=True, preexec_fn=_default_signals)
     try:
         return process.wait()
     except KeyboardInterrupt:
@@ -44,7 +51,9 @@ class Supervisor:
         self.children: dict[str, subprocess.Popen[bytes]] = {}
 
     def __enter__(self) -> Supervisor:
-        signal.signal(signal.SIGTERM, self._raise_interrupt)
+        # Explicitly: a shell that starts us in the background leaves SIGINT ignored.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._raise_interrupt)
         return self
 
     def __exit__(
@@ -86,23 +95,24 @@ class Supervisor:
             time.sleep(1)
 
     def stop(self, grace_s: float = 20.0) -> None:
-        for process in self.children.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
+        """SIGINT each child's process group (what Ctrl-C in a terminal does), then escalate."""
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+            running = [p for p in self.children.values() if p.poll() is None]
+            for process in running:
+                os.killpg(process.pid, signum)
+            deadline = time.monotonic() + grace_s / 2
+            for process in running:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
         for name, process in self.children.items():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                print(f"finscope: {name} did not stop in time, killing it", file=sys.stderr)
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            if process.returncode is None:
+                print(f"finscope: {name} (pid {process.pid}) did not stop", file=sys.stderr)
 
     def _start(self, name: str, command: list[str]) -> None:
         log = open(self.home.logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         self.children[name] = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            cwd=PROJECT_ROOT, env=os.environ.copy(),
+            cwd=PROJECT_ROOT, env=os.environ.copy(), preexec_fn=_default_signals,
         )
         print(f"finscope: started {name} (log: {self.home.logs / f'{name}.log'})")
 

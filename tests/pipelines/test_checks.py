@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import dagster as dg
-import duckdb
 import pytest
 
 from models.calendars import sessions
@@ -65,7 +64,7 @@ def test_duplicate_key_fails_with_error_severity(warehouse):
 
 @pytest.mark.parametrize("column, value", [("high", 50.0), ("low", 500.0), ("close", -1.0)])
 def test_inconsistent_ohlc_fails(warehouse, column, value):
-    run(warehouse, f"UPDATE core.prices_daily SET {column} = ? WHERE symbol = 'EQ'"  # noqa: S608
+    run(warehouse, f"UPDATE core.prices_daily SET {column} = ? WHERE symbol = 'EQ'"
         " AND date = (SELECT max(date) FROM core.prices_daily WHERE symbol = 'EQ')", [value])
     result = ohlc_consistent(warehouse=warehouse)
     assert not result.passed and result.metadata["violations"].value == 1
