@@ -21,9 +21,13 @@ import pandas as pd
 from pipelines.sources.base import ALWAYS_OPEN, Instrument, PriceBatch
 from pipelines.sources.sample import SampleSource
 from warehouse import prices
+from warehouse.db import connect_writer
 from warehouse.instruments import replace_instruments
 from warehouse.migrate import migrate
 from warehouse.snapshot import publish
+
+REPEATS = 3
+"""Timed runs of each contender; the best of each is reported (the machine is shared)."""
 
 SECTORS = ("Technology", "Financials", "Health Care", "Energy", "Industrials",
            "Consumer Staples", "Consumer Discretionary", "Utilities", "Materials", "Communication")
@@ -43,6 +47,12 @@ def bench_universe(n: int) -> list[Instrument]:
         for i in range(n_crypto)
     ]
     return out
+
+
+def bench_source(today: date, years: int) -> SampleSource:
+    """The sample simulator the benchmarks share: ``years`` of history ending the day before."""
+    start = today - timedelta(days=2 + round(365.25 * years))
+    return SampleSource(seed=7, history_start=start.isoformat())
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -67,33 +77,50 @@ def _load_window(con: duckdb.DuckDBPyConnection, batch: PriceBatch, symbols: lis
 def build_bench_warehouse(
     folder: Path, n: int, years: int, today: date
 ) -> tuple[duckdb.DuckDBPyConnection, list[Instrument], dict[str, float]]:
-    """A warehouse of ``n`` symbols x ``years`` of sample bars; returns it and the figures."""
+    """A warehouse of ``n`` symbols x ``years`` of sample bars; returns it and the figures.
+
+    The ingest path is FinScope's real one (raw layer, corporate actions, core with adjusted
+    closes); the baseline is a bare DuckDB append of the same frame into an empty table.
+    """
     universe = bench_universe(n)
     end = today - timedelta(days=2)
-    start = end - timedelta(days=round(365.25 * years))
-    source = SampleSource(seed=7, history_start=start.isoformat())
+    source = bench_source(today, years)
+    start = date.fromisoformat(source.history_start)
     gen_s, batch = _timed(lambda: source.fetch(universe, start, end))
     frame = batch.prices
     symbols = [i.symbol for i in universe]
 
-    raw_db = duckdb.connect(str(folder / "raw_append.duckdb"))
-    raw_db.execute("CREATE TABLE bars AS SELECT * FROM frame LIMIT 0")
-    raw_s, _ = _timed(lambda: raw_db.execute("INSERT INTO bars SELECT * FROM frame"))
-    raw_db.close()
-
-    con = duckdb.connect(str(folder / "warehouse.duckdb"))
-    migrate(con)
-    replace_instruments(con, _instrument_frame(universe), updated_at=datetime.now(UTC))
-    ingest_s, rows = _timed(lambda: _load_window(con, batch, symbols, start, end, returns=False))
+    raw_s = min(_raw_append(folder / f"raw_append_{i}.duckdb", frame) for i in range(REPEATS))
+    ingest_runs = []
+    for i in range(REPEATS):  # each on a fresh warehouse: the same work every time
+        con = connect_writer(folder / f"warehouse_{i}.duckdb")
+        migrate(con)
+        replace_instruments(con, _instrument_frame(universe), updated_at=datetime.now(UTC))
+        seconds, rows = _timed(lambda con=con: _load_window(con, batch, symbols, start, end,
+                                                            returns=False))
+        ingest_runs.append(seconds)
+        if i < REPEATS - 1:
+            con.close()
+    ingest_s = min(ingest_runs)
     returns_s, _ = _timed(lambda: prices.refresh_returns(con, start=start, end=end, run_id="b"))
     figures = {
         "symbols": n, "years": years, "rows": rows, "generate_s": gen_s,
         "raw_append_s": raw_s, "raw_append_rows_per_s": len(frame) / raw_s,
-        "ingest_s": ingest_s, "rows_per_s": rows / ingest_s,
+        "ingest_s": ingest_s, "ingest_s_runs": ingest_runs, "rows_per_s": rows / ingest_s,
         "ratio_vs_raw_append": (rows / ingest_s) / (len(frame) / raw_s),
         "returns_mart_s": returns_s,
     }
     return con, universe, figures
+
+
+def _raw_append(path: Path, frame: pd.DataFrame) -> float:
+    """Seconds for DuckDB's plain append of ``frame`` into a new table of the same shape."""
+    con = duckdb.connect(str(path))
+    con.register("frame", frame)
+    con.execute("CREATE TABLE bars AS SELECT * FROM frame LIMIT 0")
+    seconds, _ = _timed(lambda: con.execute("INSERT INTO bars SELECT * FROM frame"))
+    con.close()
+    return seconds
 
 
 def _instrument_frame(universe: list[Instrument]) -> pd.DataFrame:
@@ -119,7 +146,7 @@ def bench_incremental(n: int, years: int, today: date) -> dict[str, Any]:
         day = today - timedelta(days=1)
         while day.weekday() >= 5:  # a weekday, so every equity has a session... or a holiday
             day -= timedelta(days=1)
-        source = SampleSource(seed=7, history_start=(day - timedelta(days=3700)).isoformat())
+        source = bench_source(today, years)  # same simulator as the build: a warm one-day fetch
         symbols = [i.symbol for i in universe]
         fetch_s, batch = _timed(lambda: source.fetch(universe, day, day))
         runs = []

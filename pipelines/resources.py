@@ -13,6 +13,7 @@ from tenacity import retry, retry_if_exception, stop_after_delay, wait_random_ex
 
 from pipelines.settings import Settings, SettingsError
 from pipelines.sources.base import PriceSource
+from warehouse.db import connect_writer
 from warehouse.migrate import migrate
 
 POOL = "warehouse_writer"
@@ -43,7 +44,7 @@ class WarehouseResource(dg.ConfigurableResource):
             wait=wait_random_exponential(multiplier=0.2, max=5),
             stop=stop_after_delay(self.lock_wait_s),
             reraise=True,
-        )(duckdb.connect)
+        )(connect_writer)
         con = opener(self.path)
         try:
             migrate(con)

@@ -15,9 +15,6 @@ import pandas as pd
 
 from warehouse.db import scalar, sql, transaction
 
-RAW_PRICE_COLUMNS = ("symbol", "date", "open", "high", "low", "close", "volume", "market_cap")
-ACTION_COLUMNS = ("symbol", "date", "action", "value")
-
 
 @dataclass(frozen=True)
 class CoreWrite:
@@ -40,27 +37,39 @@ def replace_raw(
     fetched_at: datetime,
     run_id: str,
 ) -> tuple[int, int]:
-    """Replace the raw bars and actions of ``symbols`` on ``start..end`` with a fetch.
+    """Store a fetch in the raw layer, in one transaction.
 
-    Only the symbols named are touched: a symbol that failed to fetch keeps what it had.
+    ``symbols`` are the symbols fetched completely: their ``start..end`` window is replaced by
+    the fetch. Rows of any other symbol in the frames (a partial fetch) replace only the same
+    keys, so a symbol that failed keeps everything it had.
 
     Returns:
         (bars written, actions written).
     """
-    bars = prices.loc[:, list(RAW_PRICE_COLUMNS)]
-    acts = actions.loc[:, list(ACTION_COLUMNS)]
     params = {"symbols": list(symbols), "start": start, "end": end}
     provenance = {"source": source, "fetched_at": fetched_at, "run_id": run_id}
-    con.register("fetched_bars", bars)
-    con.register("fetched_actions", acts)
+    con.register("fetched_bars", prices)
+    con.register("fetched_actions", actions)
     try:
         with transaction(con):
-            for table in ("raw.prices_daily", "raw.corporate_actions"):
-                con.execute(
-                    f"DELETE FROM {table} WHERE date BETWEEN $start AND $end"  # noqa: S608 fixed names
-                    " AND symbol IN (SELECT unnest($symbols))",
-                    params,
-                )
+            con.execute(
+                "DELETE FROM raw.prices_daily WHERE date BETWEEN $start AND $end"
+                " AND symbol IN (SELECT unnest($symbols))",
+                params,
+            )
+            con.execute(
+                "DELETE FROM raw.corporate_actions WHERE date BETWEEN $start AND $end"
+                " AND symbol IN (SELECT unnest($symbols))",
+                params,
+            )
+            con.execute(
+                "DELETE FROM raw.prices_daily r USING fetched_bars f"
+                " WHERE r.symbol = f.symbol AND r.date = f.date"
+            )
+            con.execute(
+                "DELETE FROM raw.corporate_actions r USING fetched_actions f"
+                " WHERE r.symbol = f.symbol AND r.date = f.date AND r.action = f.action"
+            )
             con.execute(
                 "INSERT INTO raw.prices_daily SELECT symbol, date, open, high, low, close,"
                 " volume, market_cap, $source, $fetched_at, $run_id FROM fetched_bars",
@@ -74,7 +83,7 @@ def replace_raw(
     finally:
         con.unregister("fetched_bars")
         con.unregister("fetched_actions")
-    return len(bars), len(acts)
+    return len(prices), len(actions)
 
 
 def refresh_core_actions(
@@ -120,10 +129,15 @@ def refresh_core_prices(
     window = {"start": start, "end": end}
     stamp = {"run_id": run_id, "ingested_at": ingested_at}
     with transaction(con):
+        # A view over the raw window: the bars are read where they are, not copied first.
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE window_bars AS SELECT * FROM raw.prices_daily"
-            " WHERE date BETWEEN $start AND $end AND close > 0 AND volume >= 0",
-            window,
+            "CREATE OR REPLACE TEMP TABLE price_window AS SELECT $start::DATE AS lo,"
+            " $end::DATE AS hi", window
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW window_bars AS SELECT r.* FROM raw.prices_daily r"
+            " SEMI JOIN price_window w ON r.date BETWEEN w.lo AND w.hi"
+            " WHERE r.close > 0 AND r.volume >= 0"
         )
         raw_rows = scalar(
             con, "SELECT count(*) FROM raw.prices_daily WHERE date BETWEEN $start AND $end", window
@@ -140,10 +154,12 @@ def refresh_core_prices(
         con.execute(sql("prices/action_factors.sql"))
         con.execute("INSERT INTO core.prices_daily " + sql("prices/adjusted_bars.sql"), stamp)
         written = scalar(con, "SELECT count(*) FROM window_bars")
+        con.execute("DROP VIEW window_bars")
         if readjusted:
             _readjust_history(con, symbols=readjusted, start=start, stamp=stamp)
-        con.execute("DROP TABLE window_bars")
+            con.execute("DROP TABLE window_bars")
         con.execute("DROP TABLE action_factors")
+        con.execute("DROP TABLE price_window")
     rows = int(written)  # type: ignore[arg-type]
     return CoreWrite(rows=rows, rejected=int(raw_rows) - rows, readjusted=tuple(readjusted))  # type: ignore[arg-type]
 
