@@ -64,7 +64,6 @@ def build_definitions(
     job = dg.define_asset_job(
         PRICE_JOB,
         selection=dg.AssetSelection.assets(*price_assets, serving_snapshot),
-        partitions_def=partitions,
         description="Fetch the last day's prices, rebuild core and marts, publish the snapshot.",
     )
     schedule = daily_refresh_schedule(job)

@@ -124,7 +124,7 @@ def build_price_assets(
                 landed = [s for s in plan.symbols if s not in failed]
                 rows, _ = prices.replace_raw(
                     con, batch.prices, batch.actions, symbols=landed, start=plan.start,
-                    end=plan.end, source=source.source_name, fetched_at=now, run_id=context.run_id,
+                    end=plan.end, source=source.source_name, fetched_at=now, run_id=context.run.run_id,
                 )
                 written += rows
                 counts = batch.prices["symbol"].value_counts()
@@ -134,12 +134,13 @@ def build_price_assets(
                     for s in landed
                 ]
                 entries += [
-                    ingest_log.IngestEntry(
-                        f.source, f.symbol, f.start, f.end, "failed", 0, f.reason
+                    ingest_log.IngestEntry(  # a partial fetch still lands what it got
+                        f.source, f.symbol, f.start, f.end, "failed",
+                        int(counts.get(f.symbol, 0)), f.reason,
                     )
                     for f in batch.failures
                 ]
-            ingest_log.record(con, entries, run_id=context.run_id, asset="raw_prices",
+            ingest_log.record(con, entries, run_id=context.run.run_id, asset="raw_prices",
                               logged_at=now)
         failures = [e for e in entries if e.status == "failed"]
         for e in failures:
@@ -171,7 +172,7 @@ def build_price_assets(
         start, end = window(context, first_day)
         with warehouse.connect() as con:
             n = prices.refresh_core_actions(
-                con, start=start, end=end, run_id=context.run_id, ingested_at=datetime.now(UTC)
+                con, start=start, end=end, run_id=context.run.run_id, ingested_at=datetime.now(UTC)
             )
             sample = con.execute(
                 "SELECT symbol, ex_date, action, value FROM core.corporate_actions"
@@ -191,7 +192,7 @@ def build_price_assets(
         start, end = window(context, first_day)
         with warehouse.connect() as con:
             write = prices.refresh_core_prices(
-                con, start=start, end=end, run_id=context.run_id, ingested_at=datetime.now(UTC)
+                con, start=start, end=end, run_id=context.run.run_id, ingested_at=datetime.now(UTC)
             )
             sample = con.execute(
                 "SELECT symbol, date, open, high, low, close, adj_close, volume, source"
@@ -216,7 +217,7 @@ def build_price_assets(
         """Daily simple and log total returns per symbol, from the adjusted close."""
         start, end = window(context, first_day)
         with warehouse.connect() as con:
-            n = prices.refresh_returns(con, start=start, end=end, run_id=context.run_id)
+            n = prices.refresh_returns(con, start=start, end=end, run_id=context.run.run_id)
             sample = con.execute(
                 "SELECT symbol, date, adj_close, ret, log_ret FROM marts.returns_daily"
                 " WHERE date BETWEEN ? AND ? ORDER BY date DESC, symbol LIMIT 8",

@@ -37,7 +37,7 @@ def serving_snapshot(
     snapshot serving.
     """
     with warehouse.connect() as con:
-        info = publish(con, Path(snapshots.path), run_id=context.run_id)
+        info = publish(con, Path(snapshots.path), run_id=context.run.run_id)
     return dg.MaterializeResult(
         metadata={
             "version": info.version,
