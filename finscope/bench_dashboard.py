@@ -27,6 +27,8 @@ def markets_latencies(snapshot_dir: Path, universe: list[Instrument], calls: int
 
     bounds = data.date_bounds()
     first, last = bounds.first, bounds.last
+    if first is None or last is None:
+        raise RuntimeError(f"the snapshot in {snapshot_dir} holds no bars")
     rng = random.Random(11)
     symbols = [i.symbol for i in universe]
     samples = []

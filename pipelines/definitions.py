@@ -3,6 +3,9 @@
 from datetime import timedelta
 
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import (
+    UnresolvedAssetJobDefinition,
+)
 
 from pipelines.prices.assets import FETCH_RETRY, build_price_assets
 from pipelines.prices.checks import price_checks
@@ -27,7 +30,7 @@ def monthly_partitions(settings: Settings) -> dg.MonthlyPartitionsDefinition:
                                           timezone="UTC")
 
 
-def daily_refresh_schedule(job: dg.JobDefinition) -> dg.ScheduleDefinition:
+def daily_refresh_schedule(job: UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
     """Every day at 06:00 UTC: the month holding the previous day (only missing days fetched)."""
 
     @dg.schedule(

@@ -29,7 +29,8 @@ class WarehouseResource(dg.ConfigurableResource):
 
     path: str = Field(description="Path of the warehouse DuckDB file.")
     lock_wait_s: float = Field(
-        120.0, description="How long to wait for another process's write lock before failing."
+        default=120.0,
+        description="How long to wait for another process's write lock before failing.",
     )
 
     @contextmanager

@@ -55,7 +55,8 @@ class Universe(_Strict):
     @model_validator(mode="after")
     def _symbols_unique_and_benchmark_known(self) -> Universe:
         seen: set[str] = set()
-        for spec in [*self.equities, *self.crypto]:
+        specs: list[EquitySpec | CryptoSpec] = [*self.equities, *self.crypto]
+        for spec in specs:
             if spec.symbol in seen:
                 raise ValueError(f"symbol {spec.symbol!r} is listed twice")
             seen.add(spec.symbol)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from warehouse.db import scalar
+from warehouse.db import count as count_rows
 
 KEYED_TABLES = {
     "core.prices_daily": "symbol, date",
@@ -31,7 +31,7 @@ class Violations:
 
 def _violations(con: duckdb.DuckDBPyConnection, query: str, params: object = None) -> Violations:
     con.execute("CREATE OR REPLACE TEMP TABLE violations AS " + query, params)
-    count = int(scalar(con, "SELECT count(*) FROM violations"))  # type: ignore[arg-type]
+    count = count_rows(con, "SELECT count(*) FROM violations")
     sample = con.execute("SELECT * FROM violations LIMIT ?", [SAMPLE_ROWS]).df()
     con.execute("DROP TABLE violations")
     return Violations(count, sample)

@@ -36,7 +36,7 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
-def scalar(con: duckdb.DuckDBPyConnection, query: str, params: object = None) -> object:
-    """The first column of the first row of ``query`` (None when there is no row)."""
+def count(con: duckdb.DuckDBPyConnection, query: str, params: object = None) -> int:
+    """The integer in the first column of the first row of ``query`` (0 when there is none)."""
     row = con.execute(query, params).fetchone()
-    return None if row is None else row[0]
+    return 0 if row is None or row[0] is None else int(row[0])

@@ -13,7 +13,7 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
-from warehouse.db import scalar, sql, transaction
+from warehouse.db import count, sql, transaction
 
 
 @dataclass(frozen=True)
@@ -108,12 +108,9 @@ def refresh_core_actions(
             " ORDER BY symbol, date, action, fetched_at DESC",
             params,
         )
-    return int(
-        scalar(
-            con,
-            "SELECT count(*) FROM core.corporate_actions WHERE ex_date BETWEEN ? AND ?",
-            [start, end],
-        )  # type: ignore[arg-type]
+    return count(
+        con, "SELECT count(*) FROM core.corporate_actions WHERE ex_date BETWEEN ? AND ?",
+        [start, end],
     )
 
 
@@ -139,7 +136,7 @@ def refresh_core_prices(
             " SEMI JOIN price_window w ON r.date BETWEEN w.lo AND w.hi"
             " WHERE r.close > 0 AND r.volume >= 0"
         )
-        raw_rows = scalar(
+        raw_rows = count(
             con, "SELECT count(*) FROM raw.prices_daily WHERE date BETWEEN $start AND $end", window
         )
         con.execute("DELETE FROM core.prices_daily WHERE date BETWEEN $start AND $end", window)
@@ -153,15 +150,14 @@ def refresh_core_prices(
         ]
         con.execute(sql("prices/action_factors.sql"))
         con.execute("INSERT INTO core.prices_daily " + sql("prices/adjusted_bars.sql"), stamp)
-        written = scalar(con, "SELECT count(*) FROM window_bars")
+        written = count(con, "SELECT count(*) FROM window_bars")
         con.execute("DROP VIEW window_bars")
         if readjusted:
             _readjust_history(con, symbols=readjusted, start=start, stamp=stamp)
             con.execute("DROP TABLE window_bars")
         con.execute("DROP TABLE action_factors")
         con.execute("DROP TABLE price_window")
-    rows = int(written)  # type: ignore[arg-type]
-    return CoreWrite(rows=rows, rejected=int(raw_rows) - rows, readjusted=tuple(readjusted))  # type: ignore[arg-type]
+    return CoreWrite(rows=written, rejected=raw_rows - written, readjusted=tuple(readjusted))
 
 
 def _readjust_history(
@@ -199,9 +195,9 @@ def refresh_returns(
             " WHERE r.symbol = n.symbol AND r.date = n.date"
         )
         con.execute("INSERT INTO marts.returns_daily SELECT * FROM new_returns")
-        rows = scalar(con, "SELECT count(*) FROM new_returns")
+        rows = count(con, "SELECT count(*) FROM new_returns")
         con.execute("DROP TABLE new_returns")
-    return int(rows)  # type: ignore[arg-type]
+    return rows
 
 
 def present_dates(

@@ -1,6 +1,7 @@
 """Price assets: the universe, raw and core daily bars, corporate actions, the returns mart."""
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -60,8 +61,8 @@ def build_price_assets(
     """
     universe = settings.instruments()
     first_day = settings.history.start
-    common = {"group_name": GROUP, "owners": OWNERS, "pool": POOL}
-    daily = {
+    common: dict[str, Any] = {"group_name": GROUP, "owners": OWNERS, "pool": POOL}
+    daily: dict[str, Any] = {
         **common,
         "partitions_def": partitions,
         "backfill_policy": dg.BackfillPolicy.single_run(),
@@ -102,6 +103,7 @@ def build_price_assets(
         ``refresh``). A symbol that fails is logged and named; the others still land.
         """
         start, end = window(context, first_day)
+        run_id = context.run.run_id
         groups: list[tuple[PriceSource, list[Instrument]]] = [
             (equity_prices, [i for i in universe if i.asset_class != "crypto"]),
             (crypto_prices, [i for i in universe if i.asset_class == "crypto"]),
@@ -124,7 +126,7 @@ def build_price_assets(
                 landed = [s for s in plan.symbols if s not in failed]
                 rows, _ = prices.replace_raw(
                     con, batch.prices, batch.actions, symbols=landed, start=plan.start,
-                    end=plan.end, source=source.source_name, fetched_at=now, run_id=context.run.run_id,
+                    end=plan.end, source=source.source_name, fetched_at=now, run_id=run_id,
                 )
                 written += rows
                 counts = batch.prices["symbol"].value_counts()
@@ -140,7 +142,7 @@ def build_price_assets(
                     )
                     for f in batch.failures
                 ]
-            ingest_log.record(con, entries, run_id=context.run.run_id, asset="raw_prices",
+            ingest_log.record(con, entries, run_id=run_id, asset="raw_prices",
                               logged_at=now)
         failures = [e for e in entries if e.status == "failed"]
         for e in failures:
