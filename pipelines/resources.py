@@ -8,10 +8,10 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-from pydantic import Field
+from pydantic import Field, ValidationError
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_random_exponential
 
-from pipelines.settings import Settings, SettingsError
+from pipelines.settings import Settings, SettingsError, describe_error
 from pipelines.sources.base import PriceSource
 from warehouse.db import connect_writer
 from warehouse.migrate import migrate
@@ -85,5 +85,6 @@ def _build(name: str, settings: Settings) -> PriceSource:
         options.setdefault("api_key", dg.EnvVar("COINGECKO_API_KEY").get_value())
     try:
         return classes[name](**options)
-    except Exception as exc:  # pydantic/dagster config errors name the field
-        raise SettingsError(f"[{name}] section: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(describe_error(e, prefix=name) for e in exc.errors())
+        raise SettingsError(f"[{name}] section: {problems}") from None

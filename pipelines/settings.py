@@ -140,7 +140,8 @@ def load_settings(path: Path | None = None) -> Settings:
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise SettingsError(f"{path}: " + "; ".join(_describe(e) for e in exc.errors())) from None
+        problems = "; ".join(describe_error(e) for e in exc.errors())
+        raise SettingsError(f"{path}: {problems}") from None
     if settings.files.get("directory"):
         folder = (path.parent / settings.files["directory"]).resolve()
         files = {**settings.files, "directory": str(folder)}
@@ -148,8 +149,10 @@ def load_settings(path: Path | None = None) -> Settings:
     return settings
 
 
-def _describe(error: Any) -> str:
-    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(".")
+def describe_error(error: Any, prefix: str = "") -> str:
+    """One pydantic error as ``key.path[3].field = 'value': message``."""
+    parts = [prefix, *error["loc"]] if prefix else list(error["loc"])
+    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".")
     value = error.get("input")
     shown = "" if isinstance(value, dict | list) else f" = {value!r}"
     return f"{key or '(top level)'}{shown}: {error['msg']}"
