@@ -80,6 +80,15 @@ def build_definitions(
         asset_checks=price_checks(),
         jobs=[job],
         schedules=[schedule],
+        sensors=[
+            dg.AutomationConditionSensorDefinition(
+                "derived_assets_automation",
+                target=dg.AssetSelection.all(),
+                default_status=dg.DefaultSensorStatus.RUNNING,
+                description="Keeps derived assets (core, marts, the snapshot) in step with "
+                            "what the schedule, a backfill or a manual run materialises.",
+            )
+        ],
         resources={**base, **(resources or {})},
         executor=dg.in_process_executor,
     )

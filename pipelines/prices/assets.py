@@ -166,7 +166,7 @@ def build_price_assets(
             ],
         )
 
-    @dg.asset(**daily, deps=[raw_prices])
+    @dg.asset(**daily, deps=[raw_prices], automation_condition=dg.AutomationCondition.eager())
     def corporate_actions(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
@@ -186,7 +186,11 @@ def build_price_assets(
                       "preview": preview(sample)}
         )
 
-    @dg.asset(**daily, deps=[raw_prices, corporate_actions])
+    @dg.asset(
+        **daily,
+        deps=[raw_prices, corporate_actions],
+        automation_condition=dg.AutomationCondition.eager(),
+    )
     def prices_daily(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:

@@ -91,6 +91,18 @@ def test_schedule_requests_the_previous_day(defs):
     assert next(ticks) == datetime(2024, 5, 3, 6, tzinfo=UTC)
 
 
+def test_derived_assets_follow_their_inputs_automatically(defs):
+    sensor = defs.resolve_sensor_def("derived_assets_automation")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    automated = {
+        spec.key.to_user_string()
+        for spec in defs.resolve_all_asset_specs()
+        if spec.automation_condition is not None
+    }
+    assert automated == {"instruments", "corporate_actions", "prices_daily", "returns_daily",
+                         "serving_snapshot"}  # raw_prices, the root, runs on the schedule
+
+
 @pytest.mark.parametrize("package", ["models", "warehouse"])
 def test_pure_packages_never_import_dagster_or_dash(package):
     for path in (ROOT / package).rglob("*.py"):
