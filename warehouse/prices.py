@@ -148,7 +148,8 @@ def refresh_core_prices(
                 window,
             ).fetchall()
         ]
-        con.execute(sql("prices/action_factors.sql"))
+        con.execute("CREATE OR REPLACE TEMP TABLE action_factors AS "
+                    + sql("prices/action_factors.sql"))
         con.execute("INSERT INTO core.prices_daily " + sql("prices/adjusted_bars.sql"), stamp)
         written = count(con, "SELECT count(*) FROM window_bars")
         con.execute("DROP VIEW window_bars")
@@ -179,7 +180,8 @@ def _readjust_history(
 def refresh_returns(
     con: duckdb.DuckDBPyConnection, *, start: date, end: date, run_id: str
 ) -> int:
-    """Recompute ``marts.returns_daily`` for ``start..end`` (and the first bar after it).
+    """Recompute ``marts.returns_daily`` for ``start..end``, the first bar after it, and the
+    whole history of symbols with an ex-date in the window (their adj_close was re-based).
 
     Returns:
         Rows written.
@@ -190,6 +192,8 @@ def refresh_returns(
             "CREATE OR REPLACE TEMP TABLE new_returns AS " + sql("prices/returns_window.sql"),
             params,
         )
+        con.execute("DELETE FROM marts.returns_daily WHERE date BETWEEN $start AND $end",
+                    {"start": start, "end": end})  # bars that left core lose their return too
         con.execute(
             "DELETE FROM marts.returns_daily r USING new_returns n"
             " WHERE r.symbol = n.symbol AND r.date = n.date"

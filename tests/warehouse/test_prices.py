@@ -131,3 +131,34 @@ def test_failure_inside_a_writer_leaves_previous_rows(con):
         load(con, broken, actions([]), date(2024, 1, 2), date(2024, 1, 2))
     assert core(con)["close"].tolist() == [10.0]
     assert con.execute("SELECT close FROM raw.prices_daily").fetchall() == [(10.0,)]
+
+
+def test_split_and_dividend_on_the_same_day_both_count(con):
+    prices = bars("X", {"2024-01-02": 100.0, "2024-01-03": 26.0})
+    acts = actions([("X", "2024-01-03", "split", 4.0), ("X", "2024-01-03", "dividend", 0.5)])
+    load(con, prices, acts, date(2024, 1, 2), date(2024, 1, 3))
+    got = core(con).set_index("d")["adj_close"]
+    # The dividend is paid on post-split shares: compare it with the close restated to them.
+    assert got["2024-01-02"] == pytest.approx(100.0 / 4 * (1 - 0.5 / (100.0 / 4)))
+    ret = dict(con.execute("SELECT date::VARCHAR, ret FROM marts.returns_daily").fetchall())
+    assert ret["2024-01-03"] == pytest.approx(26.0 / (25.0 - 0.5) - 1)
+
+
+def test_bar_that_leaves_core_takes_its_return_along(con):
+    load(con, bars("A", {"2024-01-02": 10.0, "2024-01-03": 11.0}), actions([]),
+         date(2024, 1, 2), date(2024, 1, 3))
+    load(con, bars("A", {"2024-01-02": 10.0, "2024-01-03": 0.0}), actions([]),
+         date(2024, 1, 2), date(2024, 1, 3))  # the refetched 3rd is rejected
+    assert con.execute("SELECT date::VARCHAR FROM marts.returns_daily").fetchall() == [
+        ("2024-01-02",)]
+
+
+def test_mart_adj_close_follows_a_later_readjustment(con):
+    load(con, bars("A", {"2024-01-02": 10.0, "2024-01-03": 12.0}), actions([]),
+         date(2024, 1, 2), date(2024, 1, 3))
+    load(con, bars("A", {"2024-01-04": 6.0}), actions([("A", "2024-01-04", "split", 2.0)]),
+         date(2024, 1, 4), date(2024, 1, 4))
+    mart = con.execute(
+        "SELECT date::VARCHAR, adj_close FROM marts.returns_daily ORDER BY date").fetchall()
+    assert [a for _, a in mart] == pytest.approx([5.0, 6.0, 6.0])
+    assert mart == [tuple(r) for r in core(con)[["d", "adj_close"]].values.tolist()]
