@@ -8,15 +8,19 @@ from datetime import date
 import click
 
 from finscope import home as data_home
-from pipelines.settings import SettingsError, load_settings
+from pipelines.resources import price_sources
+from pipelines.settings import Settings, SettingsError, load_settings
 from warehouse.paths import DataHome
 
 
-def _settings():  # validated before anything runs or writes
+def _settings() -> Settings:
+    """The settings, validated (including each source's section) before anything is written."""
     try:
-        return load_settings()
+        settings = load_settings()
+        price_sources(settings)
     except SettingsError as exc:
         raise click.ClickException(f"bad settings: {exc}") from None
+    return settings
 
 
 @click.group()

@@ -30,8 +30,13 @@ def monthly_partitions(settings: Settings) -> dg.MonthlyPartitionsDefinition:
                                           timezone="UTC")
 
 
+CATCH_UP_DAYS = 3
+"""The schedule also covers the months of the last few days, so a failed run on the 1st of a
+month still gets the previous month's last days on the 2nd and 3rd."""
+
+
 def daily_refresh_schedule(job: UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
-    """Every day at 06:00 UTC: the month holding the previous day (only missing days fetched)."""
+    """Every day at 06:00 UTC: the months holding the last few days (only missing days fetched)."""
 
     @dg.schedule(
         name=f"{job.name}_schedule",
@@ -42,10 +47,12 @@ def daily_refresh_schedule(job: UnresolvedAssetJobDefinition) -> dg.ScheduleDefi
         description="Every day at 06:00 UTC: fetch the previous day (and anything missing in "
                     "its month), rebuild core and marts, publish the snapshot.",
     )
-    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        day = context.scheduled_execution_time.date() - timedelta(days=1)
-        key = day.replace(day=1).isoformat()
-        return dg.RunRequest(run_key=f"{key}@{day}", partition_key=key)
+    def _schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+        today = context.scheduled_execution_time.date()
+        days = [today - timedelta(days=n) for n in range(CATCH_UP_DAYS, 0, -1)]
+        months = sorted({d.replace(day=1) for d in days})
+        return [dg.RunRequest(run_key=f"{m}@{today}", partition_key=m.isoformat())
+                for m in months]
 
     return _schedule
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from models.calendars import is_known
 from pipelines.sources.base import ALWAYS_OPEN, Instrument
 
 CONFIG_ENV = "FINSCOPE_CONFIG"
@@ -37,6 +38,13 @@ class EquitySpec(_Strict):
     calendar: str = Field("XNYS", description="Exchange calendar code (exchange_calendars).")
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
     yahoo_id: str | None = Field(None, description="Yahoo ticker when it differs from symbol.")
+
+    @field_validator("calendar")
+    @classmethod
+    def _known_calendar(cls, value: str) -> str:
+        if not is_known(value):
+            raise ValueError("unknown exchange calendar (see exchange_calendars codes, e.g. XNYS)")
+        return value
 
 
 class CryptoSpec(_Strict):

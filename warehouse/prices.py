@@ -205,11 +205,20 @@ def refresh_returns(
 
 
 def present_dates(
-    con: duckdb.DuckDBPyConnection, symbols: Sequence[str], start: date, end: date
+    con: duckdb.DuckDBPyConnection,
+    symbols: Sequence[str],
+    start: date,
+    end: date,
+    *,
+    source: str | None = None,
 ) -> pd.DataFrame:
-    """(symbol, date) of the core bars already stored for ``symbols`` on ``start..end``."""
+    """(symbol, date) of the core bars stored for ``symbols`` on ``start..end``.
+
+    Args:
+        source: count only bars that came from this source (None: any source).
+    """
     return con.execute(
         "SELECT symbol, date FROM core.prices_daily WHERE date BETWEEN $start AND $end"
-        " AND symbol IN (SELECT unnest($symbols))",
-        {"symbols": list(symbols), "start": start, "end": end},
+        " AND symbol IN (SELECT unnest($symbols)) AND ($source IS NULL OR source = $source)",
+        {"symbols": list(symbols), "start": start, "end": end, "source": source},
     ).df()

@@ -7,11 +7,11 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from pipelines.prices.planning import plan_fetch
+from pipelines.prices.fetching import fetch_and_store
 from pipelines.resources import POOL, WarehouseResource
 from pipelines.settings import Settings
-from pipelines.sources.base import Instrument, PriceSource
-from warehouse import ingest_log, prices
+from pipelines.sources.base import PriceSource
+from warehouse import prices
 from warehouse.instruments import replace_instruments
 
 GROUP = "prices"
@@ -103,55 +103,30 @@ def build_price_assets(
         ``refresh``). A symbol that fails is logged and named; the others still land.
         """
         start, end = window(context, first_day)
-        run_id = context.run.run_id
-        groups: list[tuple[PriceSource, list[Instrument]]] = [
+        sources = [
             (equity_prices, [i for i in universe if i.asset_class != "crypto"]),
             (crypto_prices, [i for i in universe if i.asset_class == "crypto"]),
         ]
         now = datetime.now(UTC)
-        entries: list[ingest_log.IngestEntry] = []
-        written = 0
         with warehouse.connect() as con:
-            for source, members in groups:
-                present = prices.present_dates(con, [i.symbol for i in members], start, end)
-                plan = plan_fetch(members, present, start, end, refresh=config.refresh)
-                if plan is None:
-                    continue
-                context.log.info(
-                    f"{source.source_name}: fetching {len(plan.instruments)} symbols "
-                    f"{plan.start}..{plan.end}"
-                )
-                batch = source.fetch(plan.instruments, plan.start, plan.end)
-                failed = {f.symbol for f in batch.failures}
-                landed = [s for s in plan.symbols if s not in failed]
-                rows, _ = prices.replace_raw(
-                    con, batch.prices, batch.actions, symbols=landed, start=plan.start,
-                    end=plan.end, source=source.source_name, fetched_at=now, run_id=run_id,
-                )
-                written += rows
-                counts = batch.prices["symbol"].value_counts()
-                entries += [
-                    ingest_log.IngestEntry(source.source_name, s, plan.start, plan.end, "ok",
-                                           int(counts.get(s, 0)))
-                    for s in landed
-                ]
-                entries += [
-                    ingest_log.IngestEntry(  # a partial fetch still lands what it got
-                        f.source, f.symbol, f.start, f.end, "failed",
-                        int(counts.get(f.symbol, 0)), f.reason,
-                    )
-                    for f in batch.failures
-                ]
-            ingest_log.record(con, entries, run_id=run_id, asset="raw_prices",
-                              logged_at=now)
-        failures = [e for e in entries if e.status == "failed"]
-        for e in failures:
-            context.log.error(f"{e.source}: {e.symbol} {e.start}..{e.end}: {e.message}")
+            outcomes = [
+                fetch_and_store(con, source, members, start=start, end=end,
+                                refresh=config.refresh, run_id=context.run.run_id, now=now,
+                                log=context.log)
+                for source, members in sources
+            ]
+        busy = [o for o in outcomes if o.entries]
+        if busy and all(o.source_down for o in busy):  # Dagster retries the step, then fails
+            raise dg.Failure(
+                "every source that had work failed as a whole; nothing was fetched",
+                metadata={"errors": sorted({e.message or "" for o in busy for e in o.failures})},
+            )
+        failures = [e for o in outcomes for e in o.failures]
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": written,
+                "dagster/row_count": sum(o.rows for o in outcomes),
                 "window": f"{start}..{end}",
-                "symbols_fetched": len(entries) - len(failures),
+                "symbols_fetched": sum(len(o.entries) for o in outcomes) - len(failures),
                 "failed": [f"{e.source}:{e.symbol} {e.start}..{e.end}: {e.message}"
                            for e in failures],
             },

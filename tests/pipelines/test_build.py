@@ -145,3 +145,37 @@ def test_blocking_check_stops_the_snapshot(settings, home, instance):
     result = build(settings, home, instance=instance, resources={"equity_prices": UnitSlip()})
     assert "prices_daily:no_implausible_jumps" in result.failed_checks
     assert current(home.snapshots) is None  # bad data never reached the app
+
+
+def test_one_source_down_still_lands_and_publishes_the_other(settings, home, instance):
+    result = build(settings, home, instance=instance,
+                   resources={"crypto_prices": HalfBroken(down=True)})
+    assert result.success and result.failed_checks == ["raw_prices:fetch_complete"]
+    assert set(table(home, CORE)["symbol"]) == {"SPY", "AAPL", "MSFT"}
+    log = table(home, "SELECT symbol, message FROM meta.ingest_log WHERE status = 'failed'")
+    assert log.values.tolist() == [["BTC-USD", "ConnectionError: provider unreachable"]]
+    assert current(home.snapshots).run_id == result.run_id
+
+
+class Relabelled(PriceSource):
+    """The sample market under another provenance name, as if a live provider answered."""
+
+    name: str = "yahoo"
+
+    @property
+    def source_name(self) -> str:
+        return self.name
+
+    def fetch(self, instruments: Sequence[Instrument], start: date, end: date) -> PriceBatch:
+        return SampleSource(history_start="2000-01-03").fetch(instruments, start, end)
+
+
+def test_switching_a_class_to_another_source_refetches_its_history(settings, home, instance):
+    build(settings, home, instance=instance)
+    result = build(settings, home, instance=instance, resources={"equity_prices": Relabelled()})
+    assert result.success, result
+    sources = table(home, "SELECT DISTINCT symbol, source FROM core.prices_daily ORDER BY 1")
+    assert dict(sources.values.tolist()) == {
+        "AAPL": "yahoo", "BTC-USD": "sample", "MSFT": "yahoo", "SPY": "yahoo"}
+    raw = table(home, "SELECT DISTINCT source FROM raw.prices_daily WHERE symbol = 'AAPL'")
+    assert raw["source"].tolist() == ["yahoo"]  # the simulated rows were replaced, not mixed

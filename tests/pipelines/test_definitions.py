@@ -80,12 +80,14 @@ def test_schedule_requests_the_previous_day(defs):
     schedule = defs.resolve_schedule_def(f"{PRICE_JOB}_schedule")
     assert schedule.cron_schedule == "0 6 * * *"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    for fired, month in ((datetime(2024, 5, 2, 6, tzinfo=UTC), "2024-05-01"),
-                         (datetime(2024, 6, 1, 6, tzinfo=UTC), "2024-05-01")):
+    for fired, months in ((datetime(2024, 5, 20, 6, tzinfo=UTC), ["2024-05-01"]),
+                          (datetime(2024, 6, 1, 6, tzinfo=UTC), ["2024-05-01"]),
+                          (datetime(2024, 6, 2, 6, tzinfo=UTC), ["2024-05-01", "2024-06-01"]),
+                          (datetime(2024, 6, 4, 6, tzinfo=UTC), ["2024-06-01"])):
         tick = dg.build_schedule_context(scheduled_execution_time=fired,
                                          repository_def=defs.get_repository_def())
         requests = schedule.evaluate_tick(tick).run_requests
-        assert [r.partition_key for r in requests] == [month]
+        assert [r.partition_key for r in requests] == months, fired
     ticks = cron_string_iterator(datetime(2024, 5, 2, 7, tzinfo=UTC).timestamp(),
                                  schedule.cron_schedule, schedule.execution_timezone)
     assert next(ticks) == datetime(2024, 5, 3, 6, tzinfo=UTC)

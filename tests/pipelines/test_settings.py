@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from pipelines.resources import price_sources
@@ -83,3 +84,25 @@ def test_source_sections_are_validated_by_their_resource(tmp_path):
                                       '\n[sources]\nequity = "yahoo"\ncrypto = "coingecko"\n'))
     resources = price_sources(ok)
     assert [r.source_name for r in resources.values()] == ["yahoo", "coingecko"]
+
+
+def test_unknown_calendar_and_unknown_source_keys_are_named(tmp_path):
+    path = write_settings(tmp_path, date(2020, 1, 2))
+    path.write_text(path.read_text().replace('sector = "Technology" }',
+                                             'sector = "Technology", calendar = "XFOO" }', 1))
+    with pytest.raises(SettingsError, match=r"universe\.equities\[1\]\.calendar = 'XFOO'"):
+        load_settings(path)
+    typo = load_settings(write_settings(tmp_path, date(2020, 1, 2),
+                                        '\n[sources]\nequity = "yahoo"\n[yahoo]\nbatchsize = 5\n'))
+    with pytest.raises(SettingsError, match=r"\[yahoo\] section: unknown key 'batchsize'"):
+        price_sources(typo)
+
+
+def test_coingecko_key_comes_from_the_environment_unresolved(tmp_path, monkeypatch):
+    settings = load_settings(write_settings(tmp_path, date(2020, 1, 2),
+                                            '\n[sources]\ncrypto = "coingecko"\n'))
+    monkeypatch.delenv("COINGECKO_API_KEY", raising=False)
+    assert price_sources(settings)["crypto_prices"].api_key is None
+    monkeypatch.setenv("COINGECKO_API_KEY", "SECRET123")
+    source = price_sources(settings)["crypto_prices"]
+    assert isinstance(source.api_key, dg.EnvVar) and "SECRET123" not in repr(source)
