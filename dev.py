@@ -25,9 +25,15 @@ UV_VERSION = "0.13.8"
 def ensure_environment() -> None:
     if not (BIN / "python").exists():
         print("dev.py: creating .venv", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        try:
+            venv.EnvBuilder(with_pip=True).create(VENV)
+        except subprocess.CalledProcessError:
+            sys.exit("dev.py: python3 cannot create a virtualenv with pip here; on Debian/Ubuntu "
+                     "install it with: apt-get install python3-venv")
     if not (BIN / "uv").exists():
         print(f"dev.py: installing uv {UV_VERSION}", flush=True)
+        subprocess.run([BIN / "python", "-m", "ensurepip", "--upgrade"], check=True,
+                       stdout=subprocess.DEVNULL)  # a venv made by uv itself has no pip
         subprocess.run(
             [BIN / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check",
              f"uv=={UV_VERSION}"],

@@ -126,7 +126,8 @@ def price_figure(
     x = _dates(prices["date"])
     adj = prices["adj_close"].to_numpy()
     factor = adj / prices["close"].to_numpy()
-    if chart == "candlestick":
+    has_ohlc = bool(prices[["open", "high", "low"]].notna().all(axis=None))
+    if chart == "candlestick" and has_ohlc:  # CoinGecko has closes only: draw those as a line
         main: dict[str, Any] = {
             "type": "candlestick", "name": symbol, "x": x,
             "open": _num(prices["open"].to_numpy() * factor),
@@ -137,7 +138,7 @@ def price_figure(
         main = {"type": "scattergl", "mode": "lines", "name": symbol, "x": x, "y": _num(adj),
                 "line": {"color": COLORWAY[0], "width": 1.6},
                 "hovertemplate": "Adj. close %{y:,.2f}<extra></extra>"}
-    up = prices["close"].to_numpy() >= prices["open"].to_numpy()
+    up = prices["close"].to_numpy() >= prices["open"].fillna(prices["close"].shift()).to_numpy()
     volume = {"type": "bar", "name": "Volume", "x": x, "y": _num(prices["volume"]), "yaxis": "y2",
               "marker": {"color": _num(up), "colorscale": [[0, DOWN], [1, UP]], "cmin": 0,
                          "cmax": 1, "opacity": 0.45, "line": {"width": 0}},

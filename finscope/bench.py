@@ -18,8 +18,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipelines.sources.base import ALWAYS_OPEN, Instrument, PriceBatch
-from pipelines.sources.sample import SampleSource
+from pipelines.sources.base import Instrument, PriceBatch
+from pipelines.sources.sample import SampleSource, synthetic_instruments
 from warehouse import prices
 from warehouse.db import connect_writer
 from warehouse.instruments import replace_instruments
@@ -29,24 +29,10 @@ from warehouse.snapshot import publish
 REPEATS = 3
 """Timed runs of each contender; the best of each is reported (the machine is shared)."""
 
-SECTORS = ("Technology", "Financials", "Health Care", "Energy", "Industrials",
-           "Consumer Staples", "Consumer Discretionary", "Utilities", "Materials", "Communication")
-
-
 def bench_universe(n: int) -> list[Instrument]:
-    """``n`` synthetic instruments: 4% crypto, the rest equities spread over ten sectors."""
+    """``n`` simulated instruments: 4% crypto, the rest equities spread over the sectors."""
     n_crypto = max(1, n // 25)
-    out = [
-        Instrument(symbol=f"EQ{i:04d}", name=f"Equity {i}", asset_class="equity",
-                   sector=SECTORS[i % len(SECTORS)], calendar="XNYS", is_benchmark=i == 0)
-        for i in range(n - n_crypto)
-    ]
-    out += [
-        Instrument(symbol=f"CR{i:03d}-USD", name=f"Coin {i}", asset_class="crypto",
-                   sector="Crypto", calendar=ALWAYS_OPEN, coingecko_id=f"coin-{i}")
-        for i in range(n_crypto)
-    ]
-    return out
+    return synthetic_instruments(n - n_crypto, n_crypto)
 
 
 def bench_source(today: date, years: int) -> SampleSource:

@@ -8,9 +8,11 @@ has its own file name, so DuckDB's one-instance-per-path cache never serves stal
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +37,8 @@ _SORT_KEYS = {
     "core.corporate_actions": "symbol, ex_date",
 }
 POINTER = "CURRENT"
+STALE_PARTIAL_S = 3600.0
+"""A partial snapshot file untouched this long belongs to a run that died: prune it."""
 KEEP = 3
 
 
@@ -178,10 +182,16 @@ def _write_pointer(directory: Path, info: SnapshotInfo) -> None:
 
 
 def _prune(directory: Path, keep: int) -> None:
+    """Delete all but the newest ``keep`` snapshots, and partial files of runs that died."""
     files = sorted(directory.glob("snapshot-*.duckdb"))
     for old in files[:-keep]:
         old.unlink(missing_ok=True)
         old.with_name(old.name + ".wal").unlink(missing_ok=True)
+    stale = time.time() - STALE_PARTIAL_S
+    for partial in directory.glob(".snapshot-*.partial*"):
+        with contextlib.suppress(FileNotFoundError):
+            if partial.stat().st_mtime < stale:
+                partial.unlink()
 
 
 def _fsync(path: Path) -> None:

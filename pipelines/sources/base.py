@@ -15,10 +15,12 @@ from typing import Literal
 import dagster as dg
 import pandas as pd
 
+from models import calendars
+
 AssetClass = Literal["equity", "etf", "index", "crypto", "fx"]
 ActionKind = Literal["split", "dividend"]
 
-ALWAYS_OPEN = "24/7"
+ALWAYS_OPEN = calendars.ALWAYS_OPEN
 """Calendar name of instruments that trade every calendar day (crypto)."""
 
 PRICE_COLUMNS: tuple[str, ...] = (
