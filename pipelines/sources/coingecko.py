@@ -25,20 +25,19 @@ import numpy as np
 import pandas as pd
 import requests
 from pycoingecko import CoinGeckoAPI
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 from requests.adapters import HTTPAdapter
 
 from pipelines.sources.base import (
     PRICE_COLUMNS,
     Instrument,
     PriceBatch,
-    PriceSource,
     SymbolFailure,
     empty_prices,
 )
+from pipelines.sources.live import LiveSource
 from pipelines.sources.retry import (
     RETRYABLE_STATUS,
-    Clock,
     Pacer,
     RetryPolicy,
     TransientError,
@@ -140,7 +139,7 @@ def _error_text(exc: BaseException) -> str:
     return str(exc)[:200]
 
 
-class CoinGeckoSource(PriceSource):
+class CoinGeckoSource(LiveSource):
     """Live crypto daily bars (close, volume, market cap) from CoinGecko."""
 
     api_key: str | None = Field(default=None, description="API key (COINGECKO_API_KEY).")
@@ -150,10 +149,6 @@ class CoinGeckoSource(PriceSource):
     vs_currency: str = Field(default="usd", description="Quote currency of prices/volumes.")
     min_interval_s: float = Field(default=2.5, description="Pause between calls (~30/min).")
     timeout_s: float = Field(default=30.0, description="Per-request timeout in seconds.")
-    max_attempts: int = Field(default=4, description="Attempts per request (retry policy).")
-    backoff_base_s: float = Field(default=2.0, description="First retry backoff, doubling.")
-    backoff_max_s: float = Field(default=60.0, description="Backoff ceiling in seconds.")
-    _clock: Clock = PrivateAttr(default_factory=Clock)
 
     @property
     def source_name(self) -> str:
@@ -179,12 +174,7 @@ class CoinGeckoSource(PriceSource):
     def fetch(self, instruments: Sequence[Instrument], start: date, end: date) -> PriceBatch:
         """Daily closes for ``start..end``; see the module docstring for the rules."""
         cg, pacer = self.client(), Pacer(self.min_interval_s, self._clock)
-        policy = RetryPolicy(
-            attempts=self.max_attempts,
-            base_s=self.backoff_base_s,
-            max_s=self.backoff_max_s,
-            sleep=self._clock.sleep,
-        )
+        policy = self.retry_policy()
         history = None if self.plan == "pro" else WINDOW_DAYS
         too_old, windows = plan_windows(start, end, self._clock.now(), history)
         old = f"the {self.plan} plan serves only the last {WINDOW_DAYS} days (pro goes further)"

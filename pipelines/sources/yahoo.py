@@ -29,7 +29,7 @@ import exchange_calendars as xc
 import numpy as np
 import pandas as pd
 import yfinance as yf
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 from yfinance.exceptions import YFRateLimitError
 
 from pipelines.sources.base import (
@@ -37,13 +37,13 @@ from pipelines.sources.base import (
     PRICE_COLUMNS,
     Instrument,
     PriceBatch,
-    PriceSource,
     SourceError,
     SymbolFailure,
     empty_actions,
     empty_prices,
 )
-from pipelines.sources.retry import Clock, RetryPolicy, TransientError
+from pipelines.sources.live import LiveSource
+from pipelines.sources.retry import RetryPolicy, TransientError
 
 _PRICES = {"Open": "open", "High": "high", "Low": "low", "Close": "close"}
 
@@ -127,16 +127,12 @@ def live_session(metadata: Mapping[str, Any], now: datetime) -> pd.Timestamp | N
     return start.tz_convert(tz).tz_localize(None).normalize()
 
 
-class YahooSource(PriceSource):
+class YahooSource(LiveSource):
     """Live daily bars and corporate actions from Yahoo Finance (yfinance)."""
 
     batch_size: int = Field(default=20, description="Symbols per batch.")
     pause_s: float = Field(default=2.0, description="Pause between batches, in seconds.")
     timeout_s: float = Field(default=20.0, description="Per-request timeout in seconds.")
-    max_attempts: int = Field(default=4, description="Attempts per symbol (retry policy).")
-    backoff_base_s: float = Field(default=2.0, description="First retry backoff, doubling.")
-    backoff_max_s: float = Field(default=60.0, description="Backoff ceiling in seconds.")
-    _clock: Clock = PrivateAttr(default_factory=Clock)
 
     @property
     def source_name(self) -> str:
@@ -144,12 +140,7 @@ class YahooSource(PriceSource):
 
     def fetch(self, instruments: Sequence[Instrument], start: date, end: date) -> PriceBatch:
         """As-traded bars and actions for ``start..end``; see the module docstring."""
-        policy = RetryPolicy(
-            attempts=self.max_attempts,
-            base_s=self.backoff_base_s,
-            max_s=self.backoff_max_s,
-            sleep=self._clock.sleep,
-        )
+        policy = self.retry_policy()
         bars, actions = [empty_prices()], [empty_actions()]
         failures: list[SymbolFailure] = []
         size = max(1, self.batch_size)
