@@ -222,3 +222,20 @@ def present_dates(
         " AND symbol IN (SELECT unnest($symbols)) AND ($source IS NULL OR source = $source)",
         {"symbols": list(symbols), "start": start, "end": end, "source": source},
     ).df()
+
+
+_PREVIEWS = {
+    "corporate_actions": "SELECT symbol, ex_date, action, value FROM core.corporate_actions"
+    " WHERE ex_date BETWEEN ? AND ? ORDER BY ex_date DESC, symbol LIMIT ?",
+    "prices_daily": "SELECT symbol, date, open, high, low, close, adj_close, volume, source"
+    " FROM core.prices_daily WHERE date BETWEEN ? AND ? ORDER BY date DESC, symbol LIMIT ?",
+    "returns_daily": "SELECT symbol, date, adj_close, ret, log_ret FROM marts.returns_daily"
+    " WHERE date BETWEEN ? AND ? ORDER BY date DESC, symbol LIMIT ?",
+}
+
+
+def window_preview(
+    con: duckdb.DuckDBPyConnection, table: str, start: date, end: date, rows: int = 8
+) -> pd.DataFrame:
+    """The newest ``rows`` rows of ``table`` (an asset name) on ``start..end``, for previews."""
+    return con.execute(_PREVIEWS[table], [start, end, rows]).df()

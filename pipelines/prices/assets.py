@@ -1,5 +1,6 @@
 """Price assets: the universe, raw and core daily bars, corporate actions, the returns mart."""
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -141,72 +142,51 @@ def build_price_assets(
             ],
         )
 
-    @dg.asset(**daily, deps=[raw_prices], automation_condition=dg.AutomationCondition.eager())
-    def corporate_actions(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource
-    ) -> dg.MaterializeResult:
-        """Splits (new shares per old) and cash dividends (per share, as traded) by ex-date."""
-        start, end = window(context, first_day)
-        with warehouse.connect() as con:
-            n = prices.refresh_core_actions(
-                con, start=start, end=end, run_id=context.run.run_id, ingested_at=datetime.now(UTC)
-            )
-            sample = con.execute(
-                "SELECT symbol, ex_date, action, value FROM core.corporate_actions"
-                " WHERE ex_date BETWEEN ? AND ? ORDER BY ex_date DESC LIMIT 8",
-                [start, end],
-            ).df()
-        return dg.MaterializeResult(
-            metadata={"dagster/row_count": n, "window": f"{start}..{end}",
-                      "preview": preview(sample)}
-        )
+    def derived(
+        name: str, description: str, deps: list[Any], refresh: Callable[..., dict[str, Any]]
+    ) -> dg.AssetsDefinition:
+        """A partitioned asset rebuilt from its inputs: ``refresh`` writes, returns metadata."""
 
-    @dg.asset(
-        **daily,
-        deps=[raw_prices, corporate_actions],
-        automation_condition=dg.AutomationCondition.eager(),
+        @dg.asset(**daily, name=name, description=description, deps=deps,
+                  automation_condition=dg.AutomationCondition.eager())
+        def _asset(
+            context: dg.AssetExecutionContext, warehouse: WarehouseResource
+        ) -> dg.MaterializeResult:
+            start, end = window(context, first_day)
+            with warehouse.connect() as con:
+                facts = refresh(con, start=start, end=end, run_id=context.run.run_id,
+                                ingested_at=datetime.now(UTC))
+                sample = prices.window_preview(con, name, start, end)
+            return dg.MaterializeResult(
+                metadata={**facts, "window": f"{start}..{end}", "preview": preview(sample)}
+            )
+
+        return _asset
+
+    def core_prices(con: Any, **window: Any) -> dict[str, Any]:
+        write = prices.refresh_core_prices(con, **window)
+        return {"dagster/row_count": write.rows, "rejected_rows": write.rejected,
+                "readjusted_symbols": list(write.readjusted)}
+
+    corporate_actions = derived(
+        "corporate_actions",
+        "Splits (new shares per old) and cash dividends (per share, as traded) by ex-date.",
+        [raw_prices],
+        lambda con, **w: {"dagster/row_count": prices.refresh_core_actions(con, **w)},
     )
-    def prices_daily(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource
-    ) -> dg.MaterializeResult:
-        """Clean daily bars per symbol with FinScope's split- and dividend-adjusted close."""
-        start, end = window(context, first_day)
-        with warehouse.connect() as con:
-            write = prices.refresh_core_prices(
-                con, start=start, end=end, run_id=context.run.run_id, ingested_at=datetime.now(UTC)
-            )
-            sample = con.execute(
-                "SELECT symbol, date, open, high, low, close, adj_close, volume, source"
-                " FROM core.prices_daily WHERE date BETWEEN ? AND ? ORDER BY date DESC, symbol"
-                " LIMIT 8",
-                [start, end],
-            ).df()
-        return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": write.rows,
-                "rejected_rows": write.rejected,
-                "readjusted_symbols": list(write.readjusted),
-                "window": f"{start}..{end}",
-                "preview": preview(sample),
-            }
-        )
-
-    @dg.asset(**daily, deps=[prices_daily], automation_condition=dg.AutomationCondition.eager())
-    def returns_daily(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource
-    ) -> dg.MaterializeResult:
-        """Daily simple and log total returns per symbol, from the adjusted close."""
-        start, end = window(context, first_day)
-        with warehouse.connect() as con:
-            n = prices.refresh_returns(con, start=start, end=end, run_id=context.run.run_id)
-            sample = con.execute(
-                "SELECT symbol, date, adj_close, ret, log_ret FROM marts.returns_daily"
-                " WHERE date BETWEEN ? AND ? ORDER BY date DESC, symbol LIMIT 8",
-                [start, end],
-            ).df()
-        return dg.MaterializeResult(
-            metadata={"dagster/row_count": n, "window": f"{start}..{end}",
-                      "preview": preview(sample)}
-        )
+    prices_daily = derived(
+        "prices_daily",
+        "Clean daily bars per symbol with FinScope's split- and dividend-adjusted close.\n\n"
+        "Raw bars without a positive close are rejected (counted); a new ex-date re-adjusts "
+        "that symbol's history.",
+        [raw_prices, corporate_actions],
+        core_prices,
+    )
+    returns_daily = derived(
+        "returns_daily",
+        "Daily simple and log total returns per symbol, from the adjusted close.",
+        [prices_daily],
+        lambda con, ingested_at, **w: {"dagster/row_count": prices.refresh_returns(con, **w)},
+    )
 
     return [instruments, raw_prices, corporate_actions, prices_daily, returns_daily]
