@@ -23,6 +23,7 @@ class BuildResult:
     first_partition: str
     last_partition: str
     failed_checks: list[str]
+    passed_checks: int = 0
 
 
 def build(
@@ -55,14 +56,16 @@ def build(
     result = job.execute_in_process(
         instance=instance or dg.DagsterInstance.get(),
         tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
-        run_config={"ops": {"raw_prices": {"config": {"refresh": refresh}}}},
+        run_config={
+            "ops": {"raw_prices": {"config": {"refresh": refresh}}},
+            # INFO: each asset's one-line summary and every failure; the UI keeps the details
+            "loggers": {"console": {"config": {"log_level": "INFO"}}},
+        },
         raise_on_error=False,
     )
-    failed_checks = [
-        f"{e.asset_check_evaluation_data.asset_key.to_user_string()}:"
-        f"{e.asset_check_evaluation_data.check_name}"
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-        and not e.asset_check_evaluation_data.passed
-    ]
-    return BuildResult(result.success, result.run_id, first, last, failed_checks)
+    evaluations = [e.asset_check_evaluation_data for e in result.all_events
+                   if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    failed_checks = [f"{c.asset_key.to_user_string()}:{c.check_name}"
+                     for c in evaluations if not c.passed]
+    return BuildResult(result.success, result.run_id, first, last, failed_checks,
+                       passed_checks=len(evaluations) - len(failed_checks))

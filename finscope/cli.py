@@ -49,8 +49,8 @@ def build(start, end, refresh: bool) -> None:
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     span = f"{result.first_partition}..{result.last_partition}"
-    if result.failed_checks:
-        click.echo(f"finscope: failed checks: {', '.join(result.failed_checks)}", err=True)
+    click.echo(f"finscope: {result.passed_checks} checks passed"
+               + (f", failed: {', '.join(result.failed_checks)}" if result.failed_checks else ""))
     if not result.success:
         raise click.ClickException(f"run {result.run_id} over {span} failed (see log above)")
     click.echo(f"finscope: built {span} in run {result.run_id}")

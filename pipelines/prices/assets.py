@@ -1,5 +1,6 @@
 """Price assets: the universe, raw and core daily bars, corporate actions, the returns mart."""
 
+import warnings
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -8,6 +9,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from pipelines.metadata import materialized, preview
 from pipelines.prices.fetching import fetch_and_store
 from pipelines.resources import POOL, WarehouseResource
 from pipelines.settings import Settings
@@ -44,12 +46,6 @@ def window(context: dg.AssetExecutionContext, first_day: date) -> tuple[date, da
     return start, end
 
 
-def preview(frame: pd.DataFrame, rows: int = 8) -> dg.MetadataValue:
-    """A small markdown table for the Dagster UI."""
-    text = frame.head(rows).to_markdown(index=False) if len(frame) else "_no rows_"
-    return dg.MetadataValue.md(text)
-
-
 def build_price_assets(
     settings: Settings,
     partitions: dg.PartitionsDefinition,
@@ -60,6 +56,9 @@ def build_price_assets(
     Args:
         fetch_retry: Dagster's retry of the fetching step (the sources retry each call too).
     """
+    warnings.filterwarnings(  # single-run backfills are what we want, beta or not
+        "ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning
+    )
     universe = settings.instruments()
     first_day = settings.history.start
     common: dict[str, Any] = {"group_name": GROUP, "owners": OWNERS, "pool": POOL}
@@ -71,19 +70,19 @@ def build_price_assets(
     }
 
     @dg.asset(**common, kinds={"duckdb"}, automation_condition=dg.AutomationCondition.eager())
-    def instruments(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def instruments(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
         """The tradable universe: symbol, name, asset class, calendar and provider ids."""
         frame = pd.DataFrame([vars(i) for i in universe])
         frame["source"] = [settings.source_for(i) for i in universe]
         with warehouse.connect() as con:
             replace_instruments(con, frame, updated_at=datetime.now(UTC))
-        return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": len(frame),
-                "by_class": frame["asset_class"].value_counts().to_dict(),
-                "preview": preview(frame[["symbol", "name", "asset_class", "calendar", "source"]]),
-            }
-        )
+        return materialized(context, {
+            "dagster/row_count": len(frame),
+            "by_class": frame["asset_class"].value_counts().to_dict(),
+            "preview": preview(frame[["symbol", "name", "asset_class", "calendar", "source"]]),
+        })
 
     @dg.asset(
         **daily,
@@ -123,15 +122,16 @@ def build_price_assets(
                 metadata={"errors": sorted({e.message or "" for o in busy for e in o.failures})},
             )
         failures = [e for o in outcomes for e in o.failures]
-        return dg.MaterializeResult(
-            metadata={
+        return materialized(
+            context,
+            {
                 "dagster/row_count": sum(o.rows for o in outcomes),
                 "window": f"{start}..{end}",
                 "symbols_fetched": sum(len(o.entries) for o in outcomes) - len(failures),
                 "failed": [f"{e.source}:{e.symbol} {e.start}..{e.end}: {e.message}"
                            for e in failures],
             },
-            check_results=[
+            [
                 dg.AssetCheckResult(
                     check_name="fetch_complete",
                     passed=not failures,
@@ -157,8 +157,8 @@ def build_price_assets(
                 facts = refresh(con, start=start, end=end, run_id=context.run.run_id,
                                 ingested_at=datetime.now(UTC))
                 sample = prices.window_preview(con, name, start, end)
-            return dg.MaterializeResult(
-                metadata={**facts, "window": f"{start}..{end}", "preview": preview(sample)}
+            return materialized(
+                context, {**facts, "window": f"{start}..{end}", "preview": preview(sample)}
             )
 
         return _asset

@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from pipelines.metadata import materialized
 from pipelines.resources import POOL, WarehouseResource
 from warehouse.snapshot import publish
 
@@ -38,12 +39,10 @@ def serving_snapshot(
     """
     with warehouse.connect() as con:
         info = publish(con, Path(snapshots.path), run_id=context.run.run_id)
-    return dg.MaterializeResult(
-        metadata={
-            "version": info.version,
-            "file": info.file,
-            "created_at": info.created_at,
-            "dagster/row_count": sum(info.tables.values()),
-            "tables": dg.MetadataValue.json(info.tables),
-        }
-    )
+    return materialized(context, {
+        "version": info.version,
+        "file": info.file,
+        "created_at": info.created_at,
+        "dagster/row_count": sum(info.tables.values()),
+        "tables": dg.MetadataValue.json(info.tables),
+    })
