@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,6 +12,9 @@ from finscope import home as data_home
 from pipelines.resources import price_sources
 from pipelines.settings import Settings, SettingsError, load_settings
 from warehouse.paths import DataHome
+
+if TYPE_CHECKING:
+    from finscope.build import BuildResult
 
 
 def _settings() -> Settings:
@@ -34,26 +38,30 @@ def main() -> None:
 @click.option("--refresh", is_flag=True, help="Refetch every symbol, not only missing days.")
 def build(start, end, refresh: bool) -> None:
     """Materialise every asset once (default: all history to yesterday) and exit."""
-    from finscope.build import build as run_build
-
     settings = _settings()
     home = data_home.prepare(DataHome.from_env())
-    click.echo(f"finscope: building into {home.root} (sources: equity={settings.sources.equity},"
-               f" crypto={settings.sources.crypto})")
+    result = _build(settings, home, start=start.date() if start else None,
+                    end=end.date() if end else None, refresh=refresh)
+    if not result.success:
+        raise click.ClickException(f"run {result.run_id} failed (see the log above)")
+
+
+def _build(settings: Settings, home: DataHome, **options: Any) -> BuildResult:
+    """Run the build with a header and a summary line; raises ClickException on bad options."""
+    from finscope.build import build as run_build
+
+    click.echo(f"finscope: building into {home.root} (equity prices from "
+               f"{settings.sources.equity}, crypto from {settings.sources.crypto})")
     try:
-        result = run_build(
-            settings, home,
-            start=start.date() if start else None, end=end.date() if end else None,
-            refresh=refresh,
-        )
+        result = run_build(settings, home, **options)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    span = f"{result.first_partition}..{result.last_partition}"
-    click.echo(f"finscope: {result.passed_checks} checks passed"
-               + (f", failed: {', '.join(result.failed_checks)}" if result.failed_checks else ""))
-    if not result.success:
-        raise click.ClickException(f"run {result.run_id} over {span} failed (see log above)")
-    click.echo(f"finscope: built {span} in run {result.run_id}")
+    failed = f", failed: {', '.join(result.failed_checks)}" if result.failed_checks else ""
+    click.echo(f"finscope: {result.passed_checks} checks passed{failed}")
+    if result.success:
+        click.echo(f"finscope: built months {result.first_partition[:7]}.."
+                   f"{result.last_partition[:7]} in run {result.run_id}")
+    return result
 
 
 @main.command()
@@ -75,15 +83,13 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--skip-build", is_flag=True, help="Serve the last snapshot without building.")
 def up(host: str, port: int, dagster_port: int, skip_build: bool) -> None:
     """Build or refresh the warehouse, then serve the dashboard and Dagster until Ctrl-C."""
-    from finscope.build import build as run_build
     from finscope.processes import Supervisor
     from warehouse.snapshot import current
 
     settings = _settings()
     home = data_home.prepare(DataHome.from_env())
     if not skip_build:
-        click.echo("finscope: building the warehouse (first run takes a few minutes) ...")
-        result = run_build(settings, home)
+        result = _build(settings, home)
         if not result.success:
             click.echo(f"finscope: build run {result.run_id} failed", err=True)
             if current(home.snapshots) is None:
