@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import dagster as dg
+import duckdb
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
@@ -69,3 +70,24 @@ def build(
                      for c in evaluations if not c.passed]
     return BuildResult(result.success, result.run_id, first, last, failed_checks,
                        passed_checks=len(evaluations) - len(failed_checks))
+
+
+def catch_up_start(home: DataHome) -> date | None:
+    """The day a refresh must start from: the oldest of each symbol's last stored bar.
+
+    None when there is no warehouse yet (build everything). Older gaps are left to backfills
+    and reported by the calendar-gap check.
+    """
+    if not home.warehouse.exists():
+        return None
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        found = con.execute(
+            "SELECT min(last) FROM (SELECT max(date) AS last FROM core.prices_daily"
+            " GROUP BY symbol)"
+        ).fetchone()
+    except duckdb.CatalogException:
+        return None
+    finally:
+        con.close()
+    return found[0] if found and found[0] else None

@@ -89,7 +89,10 @@ def up(host: str, port: int, dagster_port: int, skip_build: bool) -> None:
     settings = _settings()
     home = data_home.prepare(DataHome.from_env())
     if not skip_build:
-        result = _build(settings, home)
+        from finscope.build import catch_up_start
+
+        # A first run builds all history; later ones catch up from the last stored bars.
+        result = _build(settings, home, start=catch_up_start(home))
         if not result.success:
             click.echo(f"finscope: build run {result.run_id} failed", err=True)
             if current(home.snapshots) is None:

@@ -55,3 +55,17 @@ def test_bench_ends_with_one_json_line(name, keys, env):
     figures = json.loads(result.output.strip().splitlines()[-1])
     assert figures["benchmark"] == name
     assert keys <= set(figures) and all(figures[k] > 0 for k in keys)
+
+
+def test_catch_up_starts_at_the_oldest_last_bar(tmp_path, env, monkeypatch):
+    from finscope.build import catch_up_start
+    from warehouse.paths import DataHome
+
+    home = DataHome(env)
+    assert catch_up_start(home) is None  # no warehouse: build everything
+    start = date.today() - timedelta(days=10)
+    monkeypatch.setenv("FINSCOPE_CONFIG", str(write_settings(tmp_path, start)))
+    assert CliRunner().invoke(main, ["build"]).exit_code == 0
+    latest_equity_session = catch_up_start(home)
+    assert latest_equity_session is not None
+    assert date.today() - timedelta(days=6) <= latest_equity_session < date.today()
