@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib import resources
+from importlib.abc import Traversable
 
 import duckdb
 
@@ -18,13 +19,13 @@ class Migration:
     sql: str
 
 
-def migrations() -> list[Migration]:
-    """Every migration shipped with FinScope, in version order.
+def migrations(folder: Traversable | None = None) -> list[Migration]:
+    """Every migration in ``folder`` (default: those shipped with FinScope), in version order.
 
     Raises:
         ValueError: a file in the migrations folder is misnamed or a version repeats.
     """
-    folder = resources.files("warehouse") / "sql" / "migrations"
+    folder = folder or resources.files("warehouse") / "sql" / "migrations"
     found: dict[int, Migration] = {}
     for entry in folder.iterdir():
         if not entry.name.endswith(".sql"):
@@ -39,8 +40,11 @@ def migrations() -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+def migrate(con: duckdb.DuckDBPyConnection, folder: Traversable | None = None) -> list[int]:
     """Apply the migrations ``con`` has not seen yet, each in its own transaction.
+
+    A migration that fails is rolled back whole (DuckDB DDL is transactional) and the error
+    raised; the ones before it stay applied.
 
     Returns:
         The versions applied by this call (empty when the schema was current).
@@ -53,7 +57,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     )
     applied = {row[0] for row in con.execute("SELECT version FROM meta.migrations").fetchall()}
     done = []
-    for migration in migrations():
+    for migration in migrations(folder):
         if migration.version in applied:
             continue
         con.execute("BEGIN TRANSACTION")
