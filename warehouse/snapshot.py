@@ -70,6 +70,9 @@ def publish(
     Returns:
         The new snapshot's ``SnapshotInfo``; also recorded in ``meta.snapshot`` of both files.
     """
+    unknown = [t for t in tables if t not in SERVING_TABLES]
+    if unknown:  # identifiers below come only from the fixed SERVING_TABLES list
+        raise ValueError(f"{unknown[0]!r} is not a serving table")
     directory.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC)
     version = f"{now:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:6]}"
@@ -81,8 +84,6 @@ def publish(
         for schema in sorted({t.split(".")[0] for t in (*tables, "meta.snapshot")}):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS snap.{schema}")
         for table in tables:
-            if table not in SERVING_TABLES:
-                raise ValueError(f"{table!r} is not a serving table")
             order = f" ORDER BY {_SORT_KEYS[table]}" if table in _SORT_KEYS else ""
             con.execute(f"CREATE TABLE snap.{table} AS SELECT * FROM {table}{order}")  # noqa: S608
             row = con.execute(f"SELECT count(*) FROM snap.{table}").fetchone()  # noqa: S608
