@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from warehouse.paths import PROJECT_ROOT, DataHome
 
@@ -49,17 +50,22 @@ class Supervisor:
     def __init__(self, home: DataHome) -> None:
         self.home = home
         self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> Supervisor:
         # Explicitly: a shell that starts us in the background leaves SIGINT ignored.
         for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, self._raise_interrupt)
+            self._previous[signum] = signal.signal(signum, self._raise_interrupt)
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool:
-        self.stop()
+        try:
+            self.stop()
+        finally:
+            for signum, handler in self._previous.items():
+                signal.signal(signum, handler)
         return kind is KeyboardInterrupt  # Ctrl-C is the normal way to stop
 
     def start_dashboard(self, host: str, port: int) -> None:

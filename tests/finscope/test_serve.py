@@ -1,0 +1,92 @@
+"""`finscope serve` under gunicorn, a snapshot swap while it serves, and the up supervisor."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from finscope.build import build
+from finscope.processes import Supervisor
+from pipelines.settings import load_settings
+from tests.pipelines.conftest import write_settings
+from warehouse.paths import DataHome
+from warehouse.snapshot import publish
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:  # our own loopback server
+        return response.read().decode()
+
+
+def wait_for(url: str, process: subprocess.Popen, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the server exited"
+        try:
+            get(url)
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} never answered")
+
+
+def test_serve_picks_up_a_new_snapshot_without_a_restart(tmp_path):
+    home = DataHome(tmp_path / "home").ensure()
+    settings = load_settings(write_settings(tmp_path, date.today() - timedelta(days=8)))
+    with dg.instance_for_test() as instance:
+        first = build(settings, home, instance=instance)
+    assert first.success
+    port = free_port()
+    env = {**os.environ, "FINSCOPE_HOME": str(home.root)}
+    server = subprocess.Popen([str(BIN / "finscope"), "serve", "--port", str(port)], env=env,
+                              start_new_session=True, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(base + "/", server)
+        before = get(base + "/_dash-layout")
+        con = duckdb.connect(str(home.warehouse))
+        second = publish(con, home.snapshots, run_id="second-run")
+        con.close()
+        assert second.version[:15] not in before
+        for _ in range(4):  # every worker serves the new snapshot on its next request
+            assert second.version[:15] in get(base + "/_dash-layout")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+STUBBORN = ("import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN);"
+            " signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)")
+
+
+@pytest.mark.parametrize("script, code", [
+    ("import time; time.sleep(60)", -signal.SIGINT),  # stops at the first, Ctrl-C-like signal
+    (STUBBORN, -signal.SIGKILL),                       # ignores SIGINT/SIGTERM: killed
+])
+def test_supervisor_stops_each_child_group(tmp_path, script, code):
+    home = DataHome(tmp_path / "home").ensure()
+    with Supervisor(home) as supervisor:
+        supervisor._start("child", [sys.executable, "-c", script])
+        time.sleep(0.5)
+        supervisor.stop(grace_s=2.0)
+    assert supervisor.children["child"].returncode == code
