@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -70,10 +69,10 @@ def _build(settings: Settings, home: DataHome, **options: Any) -> BuildResult:
 @click.option("--workers", default=2, show_default=True, type=int)
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the dashboard over the current snapshot with gunicorn."""
-    from finscope.processes import gunicorn_command, run_foreground
+    from finscope.processes import exec_foreground, gunicorn_command
 
     data_home.prepare(DataHome.from_env())
-    sys.exit(run_foreground(gunicorn_command(host, port, workers)))
+    exec_foreground(gunicorn_command(host, port, workers))
 
 
 @main.command()

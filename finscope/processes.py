@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 from warehouse.paths import PROJECT_ROOT, DataHome
 
@@ -23,7 +23,8 @@ def gunicorn_command(host: str, port: int, workers: int = 2) -> list[str]:
     return [
         str(BIN / "gunicorn"), "dashboards.wsgi:server",
         "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", "4",
-        "--worker-class", "gthread", "--timeout", "60", "--access-logfile", "-",
+        "--worker-class", "gthread", "--timeout", "60", "--graceful-timeout", "10",
+        "--access-logfile", "-",
         "--chdir", str(PROJECT_ROOT),
     ]
 
@@ -34,14 +35,11 @@ def _default_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def run_foreground(command: list[str]) -> int:
-    """Run ``command`` until it exits or Ctrl-C; returns its exit code."""
-    process = subprocess.Popen(command, start_new_session=True, preexec_fn=_default_signals)
-    try:
-        return process.wait()
-    except KeyboardInterrupt:
-        os.killpg(process.pid, signal.SIGTERM)
-        return process.wait()
+def exec_foreground(command: list[str]) -> NoReturn:
+    """Become ``command`` (gunicorn handles its own signals; nothing is left behind)."""
+    _default_signals()  # dispositions inherited as "ignored" would survive the exec
+    os.chdir(PROJECT_ROOT)
+    os.execv(command[0], command)
 
 
 class Supervisor:

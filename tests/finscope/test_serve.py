@@ -71,8 +71,12 @@ def test_serve_picks_up_a_new_snapshot_without_a_restart(tmp_path):
         for _ in range(4):  # every worker serves the new snapshot on its next request
             assert second.version[:15] in get(base + "/_dash-layout")
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        os.killpg(server.pid, signal.SIGTERM)  # serve execs gunicorn: master and workers
+        try:
+            assert server.wait(timeout=20) == 0  # a graceful gunicorn shutdown
+        finally:
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGKILL)
 
 
 STUBBORN = ("import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN);"
