@@ -33,7 +33,7 @@ def free_port() -> int:
 
 
 def get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as response:  # our own loopback server
+    with urllib.request.urlopen(url, timeout=10) as response:  # only 127.0.0.1 (local server)
         return response.read().decode()
 
 
