@@ -18,7 +18,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipelines.sources.base import Instrument, PriceBatch
+from models.instruments import Instrument
+from pipelines.sources.base import PriceBatch
 from pipelines.sources.sample import SampleSource, synthetic_instruments
 from warehouse import prices
 from warehouse.db import connect_writer

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from plotly.io.json import to_json_plotly
 
-from pipelines.sources.base import Instrument
+from models.instruments import Instrument
 
 
 def markets_latencies(snapshot_dir: Path, universe: list[Instrument], calls: int) -> list[float]:

@@ -12,6 +12,7 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+from models import clock
 from pipelines.definitions import PRICE_JOB, build_definitions, monthly_partitions
 from pipelines.settings import Settings
 from warehouse.paths import DataHome
@@ -44,11 +45,12 @@ def build(
     instance (``DAGSTER_HOME``) so the UI shows its materialisations, checks and logs.
     """
     defs = build_definitions(settings, home, resources, *([fetch_retry] if fetch_retry else []))
-    keys = monthly_partitions(settings).get_partition_keys()
+    keys = monthly_partitions(settings).get_partition_keys(current_time=clock.now())
     if not keys:
         raise ValueError("no complete day since history.start: nothing to build")
     first = start.replace(day=1).isoformat() if start else keys[0]
-    last = end.replace(day=1).isoformat() if end else keys[-1]
+    # Default: up to the month holding yesterday (on the 1st the current month has no day yet).
+    last = (end or clock.yesterday()).replace(day=1).isoformat()
     for name, key in (("start", first), ("end", last)):
         if key not in keys:
             raise ValueError(f"--{name}: month {key[:7]} is outside the history "

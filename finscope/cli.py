@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from finscope import home as data_home
+from models import clock
 from pipelines.resources import price_sources
 from pipelines.settings import Settings, SettingsError, load_settings
 from warehouse.paths import DataHome
@@ -114,7 +114,7 @@ def bench(name: str, symbols: int, years: int) -> None:
     """Run a named benchmark; the last line printed is one JSON object of its figures."""
     from finscope import bench as benchmarks
 
-    benchmarks.run(name, symbols=symbols, years=years, today=date.today())
+    benchmarks.run(name, symbols=symbols, years=years, today=clock.today())
 
 
 if __name__ == "__main__":

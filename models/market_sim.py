@@ -33,10 +33,7 @@ import pandas as pd
 
 from models import calendars
 from models import market_dynamics as dyn
-
-PRICE_COLUMNS = ("symbol", "date", "open", "high", "low", "close", "volume", "market_cap")
-ACTION_COLUMNS = ("symbol", "date", "action", "value")
-"""The frame layouts of ``pipelines.sources.base`` (models may not import pipelines)."""
+from models.instruments import ACTION_COLUMNS, BAR_COLUMNS
 
 SUPPORTED_ASSET_CLASSES = tuple(dyn.RANGES)
 SECTORS = (
@@ -187,7 +184,7 @@ class MarketSimulator:
             end: last day.
 
         Returns:
-            ``(prices, actions)`` laid out as ``PRICE_COLUMNS`` and ``ACTION_COLUMNS``, sorted by
+            ``(prices, actions)`` laid out as ``BAR_COLUMNS`` and ``ACTION_COLUMNS``, sorted by
             symbol and date: as-traded bars on the symbol's trading days, actions on their
             ex-dates.
 
@@ -337,7 +334,7 @@ class MarketSimulator:
                 )
             counts.append(count)
         values = np.concatenate(bars, axis=1) if bars else np.empty((6, 0))
-        prices = pd.DataFrame(values.T, columns=list(PRICE_COLUMNS[2:]), copy=False)
+        prices = pd.DataFrame(values.T, columns=list(BAR_COLUMNS[2:]), copy=False)
         day = np.concatenate(dates) if dates else np.array([], "datetime64[D]")
         prices.insert(0, "date", day.astype("datetime64[ns]"))
         symbols = np.repeat(np.array([s.symbol for s in specs], dtype=object), counts)

@@ -14,8 +14,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from models import clock
 from models.calendars import is_known
-from pipelines.sources.base import ALWAYS_OPEN, Instrument
+from models.instruments import ALWAYS_OPEN, Instrument
 
 CONFIG_ENV = "FINSCOPE_CONFIG"
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "finscope.toml"
@@ -84,7 +85,7 @@ class History(_Strict):
     @field_validator("start")
     @classmethod
     def _not_future(cls, value: date) -> date:
-        if value >= date.today():
+        if value >= clock.today():
             raise ValueError("history start must be in the past")
         if value < date(1990, 1, 1):
             raise ValueError("history start must be on or after 1990-01-01")

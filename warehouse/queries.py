@@ -18,7 +18,7 @@ import pandas as pd
 
 from warehouse.db import sql
 
-PRICE_COLUMNS: tuple[str, ...] = (
+PRICE_HISTORY_COLUMNS: tuple[str, ...] = (
     "symbol", "date", "open", "high", "low", "close", "adj_close", "volume", "source",
     "ingested_at",
 )
@@ -104,7 +104,7 @@ def price_history(
     """Daily OHLCV bars and the adjusted close of ``symbols`` on ``start..end`` (inclusive).
 
     Returns:
-        The columns of ``PRICE_COLUMNS``, ordered by symbol and date; unknown symbols simply
+        The columns of ``PRICE_HISTORY_COLUMNS``, ordered by symbol and date; unknown symbols simply
         have no rows.
     """
     params = {"symbols": list(symbols), "start": start, "end": end}

@@ -27,6 +27,7 @@ from dashboards.figures import (
     rolling_volatility,
     volatility_figure,
 )
+from models import clock
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def controls(state: MarketsState | None, catalog: Catalog | None) -> dbc.Card:
     """Symbol picker, date range, chart type, log switch, volatility window and CSV button."""
     options = [] if catalog is None else [
         {"label": f"{s} — {n}", "value": s} for s, n in catalog.names.items()]
-    st = state or MarketsState((), date.today(), date.today())
+    st = state or MarketsState((), clock.today(), clock.today())
     return dbc.Card(dbc.CardBody(dbc.Row([
         dbc.Col([_label("Symbols"), dcc.Dropdown(
             id="markets-symbols", options=options, value=list(st.symbols), multi=True,

@@ -2,13 +2,14 @@
 
 import warnings
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from models import clock
 from pipelines.metadata import materialized, preview
 from pipelines.prices.fetching import fetch_and_store
 from pipelines.resources import POOL, WarehouseResource
@@ -30,20 +31,31 @@ class RawPricesConfig(dg.Config):
     )
 
 
-def window(context: dg.AssetExecutionContext, first_day: date) -> tuple[date, date]:
+def window(context: dg.AssetExecutionContext, first_day: date) -> tuple[date, date] | None:
     """The days this run covers: its partition (range), from ``first_day`` to yesterday (UTC).
 
-    Raises:
-        dg.Failure: the partition lies wholly in the future or before the history start.
+    Returns:
+        ``(start, end)``, or None when the partition holds no complete day yet (the current
+        month on its 1st, say): there is nothing to do yet, which is not a failure.
     """
     span = context.partition_time_window
-    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    yesterday = clock.yesterday()
     start = max(span.start.date(), first_day)
     end = min((pd.Timestamp(span.end) - pd.Timedelta(days=1)).date(), yesterday)
-    if start > end:
-        raise dg.Failure(f"partition {context.partition_key_range} has no complete day in "
-                         f"{first_day}..{yesterday}")
-    return start, end
+    return None if start > end else (start, end)
+
+
+def nothing_to_do(
+    context: dg.AssetExecutionContext,
+    first_day: date,
+    check_results: list[dg.AssetCheckResult] | None = None,
+) -> dg.MaterializeResult:
+    """The result of a partition with no complete day: zero rows, and why."""
+    context.log.info(f"{context.asset_key.to_user_string()}: nothing to do yet (partition "
+                     f"{context.partition_key_range.start}..{context.partition_key_range.end} has "
+                     f"no complete day between {first_day} and {clock.yesterday()})")
+    return dg.MaterializeResult(metadata={"dagster/row_count": 0, "nothing_to_do": True},
+                                check_results=check_results or [])
 
 
 def build_price_assets(
@@ -77,7 +89,7 @@ def build_price_assets(
         frame = pd.DataFrame([vars(i) for i in universe])
         frame["source"] = [settings.source_for(i) for i in universe]
         with warehouse.connect() as con:
-            replace_instruments(con, frame, updated_at=datetime.now(UTC))
+            replace_instruments(con, frame, updated_at=clock.now())
         return materialized(context, {
             "dagster/row_count": len(frame),
             "by_class": frame["asset_class"].value_counts().to_dict(),
@@ -102,12 +114,17 @@ def build_price_assets(
         Fetches only the sessions each instrument is missing in the window (all of them with
         ``refresh``). A symbol that fails is logged and named; the others still land.
         """
-        start, end = window(context, first_day)
+        span = window(context, first_day)
+        if span is None:
+            return nothing_to_do(context, first_day, [
+                dg.AssetCheckResult(check_name="fetch_complete", passed=True,
+                                    description="Nothing to fetch yet.")])
+        start, end = span
         sources = [
             (equity_prices, [i for i in universe if i.asset_class != "crypto"]),
             (crypto_prices, [i for i in universe if i.asset_class == "crypto"]),
         ]
-        now = datetime.now(UTC)
+        now = clock.now()
         with warehouse.connect() as con:
             outcomes = [
                 fetch_and_store(con, source, members, start=start, end=end,
@@ -152,10 +169,13 @@ def build_price_assets(
         def _asset(
             context: dg.AssetExecutionContext, warehouse: WarehouseResource
         ) -> dg.MaterializeResult:
-            start, end = window(context, first_day)
+            span = window(context, first_day)
+            if span is None:
+                return nothing_to_do(context, first_day)
+            start, end = span
             with warehouse.connect() as con:
                 facts = refresh(con, start=start, end=end, run_id=context.run.run_id,
-                                ingested_at=datetime.now(UTC))
+                                ingested_at=clock.now())
                 sample = prices.window_preview(con, name, start, end)
             return materialized(
                 context, {**facts, "window": f"{start}..{end}", "preview": preview(sample)}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import dagster as dg
 import pandas as pd
 
+from models import clock
 from models.calendars import sessions
 from pipelines.resources import POOL, WarehouseResource
 from warehouse import checks
@@ -84,7 +85,7 @@ def no_calendar_gaps(warehouse: WarehouseResource) -> dg.AssetCheckResult:
 def not_stale(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect() as con:
         spans = checks.last_dates(con)
-    today = datetime.now(UTC).date()
+    today = clock.today()
     stale = []
     for row in spans.itertuples():
         recent = sessions(row.calendar, today - timedelta(days=40), today - timedelta(days=1))

@@ -9,8 +9,9 @@ from datetime import date, datetime
 
 import duckdb
 
+from models.instruments import Instrument
 from pipelines.prices.planning import plan_fetch
-from pipelines.sources.base import Instrument, PriceBatch, PriceSource, SymbolFailure
+from pipelines.sources.base import PriceBatch, PriceSource, SymbolFailure
 from warehouse import ingest_log, prices
 
 

@@ -9,7 +9,7 @@ from datetime import date
 import pandas as pd
 
 from models.calendars import sessions
-from pipelines.sources.base import Instrument
+from models.instruments import Instrument
 
 
 @dataclass(frozen=True)

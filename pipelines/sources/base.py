@@ -10,51 +10,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
 
 import dagster as dg
 import pandas as pd
 
-from models import calendars
+from models.instruments import ACTION_COLUMNS, BAR_COLUMNS, Instrument
 
-AssetClass = Literal["equity", "etf", "index", "crypto", "fx"]
-ActionKind = Literal["split", "dividend"]
-
-ALWAYS_OPEN = calendars.ALWAYS_OPEN
-"""Calendar name of instruments that trade every calendar day (crypto)."""
-
-PRICE_COLUMNS: tuple[str, ...] = (
-    "symbol", "date", "open", "high", "low", "close", "volume", "market_cap",
-)
-"""Columns of ``PriceBatch.prices``: as-traded (unadjusted) daily bars.
-
-``date`` is a ``datetime64`` day (midnight, no time zone): the trading session for exchange
-instruments, the UTC calendar day for 24/7 instruments. ``open``/``high``/``low`` and
-``market_cap`` may be NaN where a provider has no such field (CoinGecko has no OHLC, Yahoo no
-market cap); ``close`` and ``volume`` never are.
-"""
-
-ACTION_COLUMNS: tuple[str, ...] = ("symbol", "date", "action", "value")
-"""Columns of ``PriceBatch.actions``: corporate actions on their ex-date.
-
-``action`` is ``"split"`` (``value`` = new shares per old share, 4.0 for a 4-for-1 split) or
-``"dividend"`` (``value`` = cash per share as traded on that day).
-"""
-
-
-@dataclass(frozen=True)
-class Instrument:
-    """One tradable symbol of the universe, as the settings file declares it."""
-
-    symbol: str
-    name: str
-    asset_class: AssetClass
-    currency: str = "USD"
-    calendar: str = "XNYS"
-    sector: str | None = None
-    yahoo_id: str | None = None
-    coingecko_id: str | None = None
-    is_benchmark: bool = False
+__all__ = [
+    "ACTION_COLUMNS", "BAR_COLUMNS", "Instrument", "PriceBatch", "PriceSource", "SourceError",
+    "SymbolFailure", "empty_actions", "empty_prices",
+]
 
 
 @dataclass(frozen=True)
@@ -72,8 +37,8 @@ class SymbolFailure:
 
 
 def empty_prices() -> pd.DataFrame:
-    """An empty frame with the ``PRICE_COLUMNS`` layout and dtypes."""
-    frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in PRICE_COLUMNS})
+    """An empty frame with the ``BAR_COLUMNS`` layout and dtypes."""
+    frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in BAR_COLUMNS})
     frame["symbol"] = frame["symbol"].astype("object")
     frame["date"] = frame["date"].astype("datetime64[ns]")
     return frame

@@ -29,7 +29,7 @@ from pydantic import Field
 from requests.adapters import HTTPAdapter
 
 from pipelines.sources.base import (
-    PRICE_COLUMNS,
+    BAR_COLUMNS,
     Instrument,
     PriceBatch,
     SymbolFailure,
@@ -173,10 +173,10 @@ class CoinGeckoSource(LiveSource):
 
     def fetch(self, instruments: Sequence[Instrument], start: date, end: date) -> PriceBatch:
         """Daily closes for ``start..end``; see the module docstring for the rules."""
-        cg, pacer = self.client(), Pacer(self.min_interval_s, self._clock)
+        cg, pacer = self.client(), Pacer(self.min_interval_s, self.clock)
         policy = self.retry_policy()
         history = None if self.plan == "pro" else WINDOW_DAYS
-        too_old, windows = plan_windows(start, end, self._clock.now(), history)
+        too_old, windows = plan_windows(start, end, self.clock.now(), history)
         old = f"the {self.plan} plan serves only the last {WINDOW_DAYS} days (pro goes further)"
         frames: list[pd.DataFrame] = [empty_prices()]
         failures: list[SymbolFailure] = []
@@ -202,7 +202,7 @@ class CoinGeckoSource(LiveSource):
                     span = (missing[0].date(), missing[-1].date())
                     failures.append(SymbolFailure(self.source_name, inst.symbol, *span, reason))
                 frames.append(daily.rename_axis("date").reset_index().assign(symbol=inst.symbol))
-        prices = pd.concat(frames, ignore_index=True)[list(PRICE_COLUMNS)]
+        prices = pd.concat(frames, ignore_index=True)[list(BAR_COLUMNS)]
         prices = prices.astype({"symbol": object, "date": "datetime64[ns]"})
         return PriceBatch(
             prices=prices.sort_values(["symbol", "date"], ignore_index=True), failures=failures

@@ -43,7 +43,7 @@ from pydantic import Field
 
 from pipelines.sources.base import (
     ACTION_COLUMNS,
-    PRICE_COLUMNS,
+    BAR_COLUMNS,
     Instrument,
     PriceBatch,
     PriceSource,
@@ -91,7 +91,7 @@ def read_price_file(path: Path, symbol: str) -> tuple[pd.DataFrame, pd.DataFrame
     """Read and validate one symbol's file (vectorised; the first bad row is reported).
 
     Returns:
-        ``(bars, actions)`` with ``date`` and the ``PRICE_COLUMNS``/``ACTION_COLUMNS`` values.
+        ``(bars, actions)`` with ``date`` and the ``BAR_COLUMNS``/``ACTION_COLUMNS`` values.
 
     Raises:
         PriceFileError: the file is unreadable or breaks the documented layout.
@@ -194,7 +194,7 @@ class FilesSource(PriceSource):
             bars.append(got[got["date"].between(lo, hi)].assign(symbol=inst.symbol))
             actions.append(acts[acts["date"].between(lo, hi)].assign(symbol=inst.symbol))
         types = {"symbol": object, "date": "datetime64[ns]"}
-        prices = pd.concat(bars, ignore_index=True)[list(PRICE_COLUMNS)].astype(types)
+        prices = pd.concat(bars, ignore_index=True)[list(BAR_COLUMNS)].astype(types)
         acts_all = pd.concat(actions, ignore_index=True)[list(ACTION_COLUMNS)].astype(types)
         return PriceBatch(
             prices=prices.sort_values(["symbol", "date"], ignore_index=True),

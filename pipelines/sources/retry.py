@@ -28,6 +28,11 @@ from typing import ParamSpec, TypeVar
 import requests
 import tenacity
 
+from models import clock as utc_clock
+from models.clock import Clock
+
+__all__ = ["Clock", "Pacer", "RetryPolicy", "TransientError", "is_transient", "parse_retry_after"]
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -68,7 +73,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return max(0.0, (when - (now or utc_clock.now())).total_seconds())
 
 
 def retry_after_from_headers(headers: Mapping[str, str] | None) -> float | None:
@@ -181,22 +186,6 @@ class RetryPolicy:
             return self.call(fn, *args, **kwargs)
 
         return wrapped
-
-
-class Clock:
-    """Wall clock, monotonic clock and sleep in one injectable object (tests subclass it)."""
-
-    def now(self) -> datetime:
-        """The current time, timezone-aware UTC."""
-        return datetime.now(UTC)
-
-    def monotonic(self) -> float:
-        """Seconds on a clock that never goes back."""
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        """Block for ``seconds``."""
-        time.sleep(seconds)
 
 
 class Pacer:

@@ -14,8 +14,9 @@ from functools import lru_cache
 
 from pydantic import Field, field_validator
 
+from models.instruments import Instrument
 from models.market_sim import MarketSimulator, SeriesSpec, synthetic_universe
-from pipelines.sources.base import Instrument, PriceBatch, PriceSource, SymbolFailure
+from pipelines.sources.base import PriceBatch, PriceSource, SymbolFailure
 
 
 @lru_cache(maxsize=4)

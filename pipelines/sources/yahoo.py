@@ -34,7 +34,7 @@ from yfinance.exceptions import YFRateLimitError
 
 from pipelines.sources.base import (
     ACTION_COLUMNS,
-    PRICE_COLUMNS,
+    BAR_COLUMNS,
     Instrument,
     PriceBatch,
     SourceError,
@@ -146,7 +146,7 @@ class YahooSource(LiveSource):
         size = max(1, self.batch_size)
         for first in range(0, len(instruments), size):
             if first:
-                self._clock.sleep(self.pause_s)
+                self.clock.sleep(self.pause_s)
             for inst in instruments[first : first + size]:
                 try:
                     got, acts, missing = self._one(inst, start, end, policy)
@@ -156,7 +156,7 @@ class YahooSource(LiveSource):
                 bars.append(got.assign(symbol=inst.symbol))
                 actions.append(acts.assign(symbol=inst.symbol))
                 failures.extend(missing)
-        prices = pd.concat(bars, ignore_index=True)[list(PRICE_COLUMNS)]
+        prices = pd.concat(bars, ignore_index=True)[list(BAR_COLUMNS)]
         acts_all = pd.concat(actions, ignore_index=True)[list(ACTION_COLUMNS)]
         types = {"symbol": object, "date": "datetime64[ns]"}
         return PriceBatch(
@@ -170,7 +170,7 @@ class YahooSource(LiveSource):
     ) -> tuple[pd.DataFrame, pd.DataFrame, list[SymbolFailure]]:
         """One symbol: fetch start..today, convert, cut to the window, check the sessions."""
         ticker_id = inst.yahoo_id or inst.symbol
-        now = self._clock.now()
+        now = self.clock.now()
         until = now.date() + timedelta(days=2)  # past "today" in every timezone
 
         def failure(reason: str) -> SourceError:

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from finscope.cli import main
+from models import clock
 from tests.pipelines.conftest import write_settings
 
 
@@ -32,7 +33,7 @@ def test_bad_settings_stop_before_any_write(tmp_path, env, monkeypatch):
 
 
 def test_build_command_builds_and_reports(tmp_path, env, monkeypatch):
-    path = write_settings(tmp_path, date.today() - timedelta(days=10))
+    path = write_settings(tmp_path, clock.today() - timedelta(days=10))
     monkeypatch.setenv("FINSCOPE_CONFIG", str(path))
     result = CliRunner().invoke(main, ["build"])
     assert result.exit_code == 0, result.output
@@ -63,9 +64,9 @@ def test_catch_up_starts_at_the_oldest_last_bar(tmp_path, env, monkeypatch):
 
     home = DataHome(env)
     assert catch_up_start(home) is None  # no warehouse: build everything
-    start = date.today() - timedelta(days=10)
+    start = clock.today() - timedelta(days=10)
     monkeypatch.setenv("FINSCOPE_CONFIG", str(write_settings(tmp_path, start)))
     assert CliRunner().invoke(main, ["build"]).exit_code == 0
     latest_equity_session = catch_up_start(home)
     assert latest_equity_session is not None
-    assert date.today() - timedelta(days=6) <= latest_equity_session < date.today()
+    assert clock.today() - timedelta(days=6) <= latest_equity_session < clock.today()

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +18,7 @@ import pytest
 
 from finscope.build import build
 from finscope.processes import Supervisor
+from models import clock
 from pipelines.settings import load_settings
 from tests.pipelines.conftest import write_settings
 from warehouse.paths import DataHome
@@ -51,7 +52,7 @@ def wait_for(url: str, process: subprocess.Popen, timeout_s: float = 60) -> None
 
 def test_serve_picks_up_a_new_snapshot_without_a_restart(tmp_path):
     home = DataHome(tmp_path / "home").ensure()
-    settings = load_settings(write_settings(tmp_path, date.today() - timedelta(days=8)))
+    settings = load_settings(write_settings(tmp_path, clock.today() - timedelta(days=8)))
     with dg.instance_for_test() as instance:
         first = build(settings, home, instance=instance)
     assert first.success

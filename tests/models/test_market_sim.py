@@ -16,7 +16,7 @@ import models
 from models.calendars import sessions
 from models.market_sim import (
     ACTION_COLUMNS,
-    PRICE_COLUMNS,
+    BAR_COLUMNS,
     MarketSimulator,
     SeriesSpec,
     synthetic_universe,
@@ -111,7 +111,7 @@ def test_no_bars_before_history_start() -> None:
     assert (actions["date"] >= pd.Timestamp("2020-06-10")).all()
     before, _ = sim.window(UNIVERSE, date(2019, 1, 1), date(2020, 6, 9))
     assert before.empty
-    assert list(before.columns) == list(PRICE_COLUMNS)
+    assert list(before.columns) == list(BAR_COLUMNS)
 
 
 def test_negative_seed_is_rejected() -> None:
@@ -194,13 +194,13 @@ def test_equities_trade_on_exchange_sessions_crypto_every_day(
 
 def test_frames_are_typed_and_sorted(decade: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     prices, actions = decade
-    assert tuple(prices.columns) == PRICE_COLUMNS
+    assert tuple(prices.columns) == BAR_COLUMNS
     assert tuple(actions.columns) == ACTION_COLUMNS
     assert prices["symbol"].dtype == object and isinstance(prices["symbol"].iloc[0], str)
     assert prices["date"].dtype == "datetime64[ns]" and actions["date"].dtype == "datetime64[ns]"
     assert actions["symbol"].dtype == object and actions["action"].dtype == object
     assert set(actions["action"]) == {"split", "dividend"}
-    assert (prices[list(PRICE_COLUMNS[2:])].dtypes == "float64").all()
+    assert (prices[list(BAR_COLUMNS[2:])].dtypes == "float64").all()
     assert prices.equals(prices.sort_values(["symbol", "date"], ignore_index=True))
     assert actions.equals(actions.sort_values(["symbol", "date"], ignore_index=True))
     assert not prices.duplicated(["symbol", "date"]).any()

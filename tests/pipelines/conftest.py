@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from models import clock
 from pipelines.settings import Settings, load_settings
 from warehouse.paths import DataHome
 
@@ -36,7 +37,7 @@ def write_settings(folder: Path, start: date, extra: str = "") -> Path:
 
 @pytest.fixture
 def start() -> date:
-    return date.today() - timedelta(days=45)
+    return clock.today() - timedelta(days=45)
 
 
 @pytest.fixture

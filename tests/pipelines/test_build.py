@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 
 from finscope.build import build
+from models import clock
 from models.calendars import sessions
 from pipelines.sources.base import Instrument, PriceBatch, PriceSource, SymbolFailure
 from pipelines.sources.sample import SampleSource
@@ -35,7 +36,7 @@ def test_build_lands_every_session_and_publishes(settings, home, instance, start
     result = build(settings, home, instance=instance)
     assert result.success, result
     assert result.failed_checks == []
-    end = date.today() - timedelta(days=1)
+    end = clock.yesterday()
     assert result.first_partition == start.replace(day=1).isoformat()
     assert result.last_partition == end.replace(day=1).isoformat()
     bars = table(home, CORE)
@@ -66,7 +67,7 @@ def test_backfill_fills_an_earlier_range(settings, home, instance, start):
     assert first >= pd.Timestamp(later_month)
     build(settings, home, instance=instance, start=start, end=start)
     bars = table(home, CORE)
-    end = date.today() - timedelta(days=1)
+    end = clock.today() - timedelta(days=1)
     assert len(bars) == expected_rows(start, end)
     gaps = table(home, "SELECT count(*) AS n FROM marts.returns_daily WHERE ret IS NULL")
     assert gaps["n"][0] == 4  # only each symbol's very first bar has no return
@@ -104,9 +105,8 @@ def test_failing_symbol_still_lands_others_and_names_itself(settings, home, inst
     assert log[["source", "symbol", "message"]].values.tolist() == [
         ["sample", "AAPL", "unknown symbol"]]
     # The next run fetches only what is missing: AAPL.
-    build(settings, home, instance=instance)
-    latest = table(home, "SELECT symbol FROM meta.ingest_log WHERE run_id = ("
-                         "SELECT run_id FROM meta.ingest_log ORDER BY logged_at DESC LIMIT 1)")
+    again = build(settings, home, instance=instance)
+    latest = table(home, f"SELECT symbol FROM meta.ingest_log WHERE run_id = '{again.run_id}'")
     assert latest["symbol"].tolist() == ["AAPL"]
 
 

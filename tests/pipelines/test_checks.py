@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import dagster as dg
 import pytest
 
+from models import clock
 from models.calendars import sessions
 from pipelines.prices.checks import (
     no_calendar_gaps,
@@ -22,7 +23,7 @@ from pipelines.resources import WarehouseResource
 def warehouse(tmp_path) -> WarehouseResource:
     """Two clean symbols: an equity on XNYS sessions and a coin on every day, to yesterday."""
     resource = WarehouseResource(path=str(tmp_path / "wh.duckdb"))
-    end = date.today() - timedelta(days=1)
+    end = clock.today() - timedelta(days=1)
     start = end - timedelta(days=30)
     with resource.connect() as con:
         con.execute(
@@ -90,7 +91,7 @@ def test_missing_session_is_a_gap(warehouse):
 
 def test_symbol_that_stopped_updating_is_stale(warehouse):
     run(warehouse, "DELETE FROM core.prices_daily WHERE symbol = 'CO'"
-                   " AND date > current_date - INTERVAL 10 DAY")
+                   f" AND date > DATE '{clock.today()}' - INTERVAL 10 DAY")
     result = not_stale(warehouse=warehouse)
     assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN
     assert result.metadata["violations"].value == 1

@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from models import clock
 from pipelines.resources import price_sources
 from pipelines.settings import SettingsError, load_settings
 from tests.pipelines.conftest import write_settings
@@ -62,7 +63,7 @@ def test_bad_sections_are_named(tmp_path, extra, named):
 
 
 def test_history_start_must_be_past(tmp_path):
-    future = date.today() + timedelta(days=3)
+    future = clock.today() + timedelta(days=3)
     with pytest.raises(SettingsError, match=f"history.start = '{future}'"):
         load_settings(write_settings(tmp_path, future))
 

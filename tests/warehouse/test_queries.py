@@ -113,7 +113,7 @@ def test_as_of_reports_latest_bar_and_ingest_per_source_and_class(cur):
 
 def test_price_history_filters_symbols_and_inclusive_dates(cur):
     got = queries.price_history(cur, ["A", "NOPE"], date(2024, 1, 3), date(2024, 1, 4))
-    assert tuple(got.columns) == queries.PRICE_COLUMNS
+    assert tuple(got.columns) == queries.PRICE_HISTORY_COLUMNS
     assert got["symbol"].tolist() == ["A", "A"]
     assert [f"{d:%Y-%m-%d}" for d in got["date"]] == ["2024-01-03", "2024-01-04"]
     assert got["close"].tolist() == [22.0, 12.0]  # as traded

@@ -14,7 +14,7 @@ import pytest
 import requests
 import responses
 
-from pipelines.sources.base import PRICE_COLUMNS, Instrument
+from pipelines.sources.base import BAR_COLUMNS, Instrument
 from pipelines.sources.coingecko import CoinGeckoSource, daily_values, plan_windows
 from tests.pipelines.sources.live_payloads import (
     FakeClock,
@@ -116,7 +116,7 @@ def test_fetch_daily_series(api: responses.RequestsMock) -> None:
     batch = source(utc(2024, 6, 4, 15)).fetch([BTC], date(2024, 6, 1), date(2024, 6, 4))
 
     assert batch.failures == []
-    assert list(batch.prices.columns) == list(PRICE_COLUMNS)
+    assert list(batch.prices.columns) == list(BAR_COLUMNS)
     assert batch.prices["symbol"].tolist() == ["BTC"] * 3  # FinScope's symbol, not the id
     assert batch.prices["date"].tolist() == [pd.Timestamp(f"2024-06-0{d}") for d in (1, 2, 3)]
     assert batch.prices["close"].tolist() == [102.0, 103.0, 104.0]  # 4 June is not over yet

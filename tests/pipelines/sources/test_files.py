@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pipelines.sources import files as files_module
-from pipelines.sources.base import ACTION_COLUMNS, PRICE_COLUMNS, Instrument, PriceBatch
+from pipelines.sources.base import ACTION_COLUMNS, BAR_COLUMNS, Instrument, PriceBatch
 from pipelines.sources.files import FilesSource
 from tests.pipelines.sources.live_payloads import block_network
 
@@ -43,7 +43,7 @@ def test_reads_the_documented_csv_layout(tmp_path: Path) -> None:
     batch = fetch(tmp_path, "MSFT", "AAPL", start=date(2020, 8, 28), end=date(2024, 1, 1))
 
     assert batch.failures == []
-    assert list(batch.prices.columns) == list(PRICE_COLUMNS)
+    assert list(batch.prices.columns) == list(BAR_COLUMNS)
     assert list(batch.actions.columns) == list(ACTION_COLUMNS)
     assert batch.prices["symbol"].tolist() == ["AAPL", "AAPL", "AAPL"]  # MSFT's row is later
     assert batch.prices["date"].tolist() == [

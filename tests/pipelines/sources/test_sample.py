@@ -13,7 +13,7 @@ import pytest
 
 from models.calendars import sessions
 from pipelines.sources import sample
-from pipelines.sources.base import ACTION_COLUMNS, PRICE_COLUMNS, Instrument, PriceSource
+from pipelines.sources.base import ACTION_COLUMNS, BAR_COLUMNS, Instrument, PriceSource
 from pipelines.sources.sample import SampleSource, synthetic_instruments
 
 AAPL = Instrument(
@@ -58,7 +58,7 @@ def test_fetch_returns_bars_in_the_interface_layout() -> None:
     )
     prices, actions = batch.prices, batch.actions
     assert batch.failures == []
-    assert tuple(prices.columns) == PRICE_COLUMNS
+    assert tuple(prices.columns) == BAR_COLUMNS
     assert tuple(actions.columns) == ACTION_COLUMNS
     assert prices["symbol"].dtype == object and prices["date"].dtype == "datetime64[ns]"
     assert sorted(prices["symbol"].unique()) == sorted(i.symbol for i in UNIVERSE)

@@ -11,7 +11,7 @@ import pytest
 from curl_cffi.requests.exceptions import Timeout
 from yfinance.exceptions import YFRateLimitError
 
-from pipelines.sources.base import PRICE_COLUMNS, Instrument
+from pipelines.sources.base import BAR_COLUMNS, Instrument
 from pipelines.sources.yahoo import YahooSource
 from tests.pipelines.sources.live_payloads import (
     NOT_FOUND,
@@ -215,7 +215,7 @@ def test_batches_pause_and_provider_ids_are_used(yahoo: FakeYahoo) -> None:
 
     assert sleeps(src) == [7.0]
     assert batch.failures == []
-    assert list(batch.prices.columns) == list(PRICE_COLUMNS)
+    assert list(batch.prices.columns) == list(BAR_COLUMNS)
     assert batch.prices["symbol"].tolist() == ["A"] * 5 + ["B"] * 5 + ["BRK.B"] * 5
     assert batch.prices["date"].dtype == np.dtype("datetime64[ns]")
     assert batch.prices["market_cap"].isna().all()

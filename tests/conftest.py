@@ -1,0 +1,30 @@
+"""Suite-wide fixtures: FinScope's clock is frozen for every test, so no test depends on the
+date, hour or time zone it runs at.
+
+``FROZEN_AT`` is an ordinary weekday afternoon; a test that needs another instant (the 1st of a
+month at 00:30 UTC, New Year's Eve) uses ``clock.frozen(...)`` inside, and a test that drives
+real processes (which read the system clock) is marked ``real_clock``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from models import clock
+from models.clock import Clock
+
+FROZEN_AT = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
+"""The instant FinScope's clock shows in tests (a Wednesday; XNYS open, the month half gone)."""
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(request: pytest.FixtureRequest) -> Iterator[Clock]:
+    """FinScope's clock, frozen at ``FROZEN_AT`` unless the test is marked ``real_clock``."""
+    if request.node.get_closest_marker("real_clock"):
+        yield clock.current()
+        return
+    with clock.frozen(FROZEN_AT) as frozen:
+        yield frozen
