@@ -18,6 +18,9 @@ from warehouse.paths import PROJECT_ROOT, DataHome
 
 PAGES_FOLDER = Path(__file__).resolve().parent / "pages"
 ASSETS_FOLDER = PROJECT_ROOT / "assets"
+MAX_REQUEST_BYTES = 1024 * 1024
+"""Largest request body the server reads (Flask ``MAX_CONTENT_LENGTH``); bigger ones get 413
+before their body is read. Dash callback bodies are a few kilobytes."""
 
 
 def _layout() -> html.Div:
@@ -37,7 +40,8 @@ def create_app(snapshot_dir: Path | None = None) -> dash.Dash:
             ``DataHome.from_env().snapshots``.
 
     Returns:
-        The Dash app; ``app.server`` is the WSGI application.
+        The Dash app; ``app.server`` is the WSGI application, which answers 413 to any request
+        body over ``MAX_REQUEST_BYTES``.
     """
     data.configure(snapshot_dir or DataHome.from_env().snapshots)
     app = dash.Dash(
@@ -49,5 +53,6 @@ def create_app(snapshot_dir: Path | None = None) -> dash.Dash:
         update_title="",
         serve_locally=True,
     )
+    app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.layout = _layout
     return app

@@ -10,13 +10,14 @@ accepts and validates any of them. Long line series use WebGL (``scattergl``).
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
+
+from models.returns import rebase
 
 Figure = dict[str, Any]
 
@@ -38,15 +39,6 @@ THEME = go.layout.Template(layout={
 """The FinScope plotly template (also registered as ``pio.templates["finscope"]``)."""
 pio.templates["finscope"] = THEME
 _THEME = THEME.to_plotly_json()
-
-ANNUAL_PERIODS = {"24/7": 365}
-"""Bars per year by calendar; every exchange calendar not listed trades ~252 days a year."""
-
-
-def periods_per_year(calendar: str | None) -> int:
-    """252 for an exchange calendar, 365 for a market that trades every day (``24/7``)."""
-    return ANNUAL_PERIODS.get(calendar or "", 252)
-
 
 def _num(values: Any) -> dict[str, str]:
     """A float64 typed-array spec (NaN stays a gap in plotly.js)."""
@@ -77,25 +69,11 @@ def empty_figure(message: str, *, height: int = 320) -> Figure:
                    annotations=[note])
 
 
-def first_common_date(prices: pd.DataFrame) -> pd.Timestamp | None:
-    """The first date on which every symbol of ``prices`` has a bar (None if there is none)."""
-    counts = prices.groupby("date").size()  # (symbol, date) is the key: rows = symbols
-    common = counts.index[counts.to_numpy() == prices["symbol"].nunique()]
-    return None if common.empty else pd.Timestamp(common.min())
-
-
-def rebase(prices: pd.DataFrame, *, column: str = "adj_close") -> pd.DataFrame:
-    """Wide frame (date x symbol) of ``column`` rebased to 100 at the first common date.
-
-    Dates before ``first_common_date`` are dropped; later gaps (an equity on a weekend beside a
-    coin) stay NaN. Empty when the symbols never share a date.
-    """
-    wide = prices.pivot(index="date", columns="symbol", values=column).sort_index()
-    complete = wide.notna().all(axis=1).to_numpy()
-    if not complete.any():
-        return wide.iloc[0:0]
-    wide = wide.iloc[int(complete.argmax()):]
-    return wide / wide.iloc[0] * 100.0
+def wide(rows: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``column`` of long rows (symbol, date, ...) as a date x symbol frame, dates ascending and
+    symbols in their order of appearance; a symbol without a bar on a date is NaN there."""
+    frame = rows.pivot(index="date", columns="symbol", values=column).sort_index()
+    return frame[list(rows["symbol"].unique())]
 
 
 def price_figure(
@@ -113,13 +91,13 @@ def price_figure(
         return empty_figure("No bars for these symbols and dates", height=height)
     yaxis: dict[str, Any] = {"type": "log" if log else "linear"}
     if prices["symbol"].nunique() > 1:
-        wide = rebase(prices)
-        if wide.empty:
+        rebased = rebase(wide(prices, "adj_close"))
+        if rebased.empty:
             return empty_figure("These symbols share no trading day in the range", height=height)
-        dates = _dates(wide.index)
+        dates = _dates(rebased.index)
         lines = [{"type": "scattergl", "mode": "lines", "name": s, "x": dates,
-                  "y": _num(wide[s]), "connectgaps": True,
-                  "hovertemplate": f"{s} %{{y:.1f}}<extra></extra>"} for s in wide.columns]
+                  "y": _num(rebased[s]), "connectgaps": True,
+                  "hovertemplate": f"{s} %{{y:.1f}}<extra></extra>"} for s in rebased.columns]
         yaxis["title"] = {"text": f"Rebased, {dates[0]} = 100"}
         return _figure(lines, height, yaxis=yaxis, showlegend=True)
     symbol = str(prices["symbol"].iloc[0])
@@ -187,33 +165,16 @@ def returns_histogram(returns: pd.DataFrame, *, bins: int = 60, height: int = 34
                    yaxis={"title": {"text": "Density"}})
 
 
-def rolling_volatility(
-    returns: pd.DataFrame, *, window: int, periods: Mapping[str, int]
-) -> pd.DataFrame:
-    """Annualised rolling volatility (%) of log returns: date x symbol.
-
-    Each symbol uses its own bars (``window`` of them) and its own ``periods`` per year
-    (252 for exchange-traded, 365 for 24/7 markets); the first ``window - 1`` bars are NaN.
-    """
-    frames = {}
-    for symbol, rows in returns.groupby("symbol", sort=False):
-        series = rows.set_index("date")["log_ret"]
-        scale = np.sqrt(periods.get(str(symbol), 252)) * 100.0
-        frames[str(symbol)] = series.rolling(window, min_periods=window).std() * scale
-    if not frames:
-        return pd.DataFrame()
-    return pd.DataFrame(frames).sort_index()
-
-
 def volatility_figure(vol: pd.DataFrame, *, window: int, height: int = 340) -> Figure:
-    """Lines of ``rolling_volatility`` output, in annualised percent."""
+    """Lines of ``models.returns.rolling_volatility`` output (date x symbol, annualised
+    fractions), on a percent axis."""
     vol = vol.dropna(how="all")
     if vol.empty:
         return empty_figure(f"Not enough bars for a {window}-bar window", height=height)
     dates = _dates(vol.index)
     lines = [{"type": "scattergl", "mode": "lines", "name": s, "x": dates, "y": _num(vol[s]),
-              "connectgaps": True, "hovertemplate": f"{s} %{{y:.1f}}%<extra></extra>"}
+              "connectgaps": True, "hovertemplate": f"{s} %{{y:.1%}}<extra></extra>"}
              for s in vol.columns]
     return _figure(lines, height, showlegend=len(lines) > 1, yaxis={
-        "title": {"text": f"Annualised volatility, {window}-bar (%)"}, "ticksuffix": "%",
+        "title": {"text": f"Annualised volatility, {window}-bar"}, "tickformat": ".0%",
         "rangemode": "tozero"})

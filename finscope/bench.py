@@ -11,13 +11,14 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
+from models import clock
 from models.instruments import Instrument
 from pipelines.sources.base import PriceBatch
 from pipelines.sources.sample import SampleSource, synthetic_instruments
@@ -25,6 +26,7 @@ from warehouse import prices
 from warehouse.db import connect_writer
 from warehouse.instruments import replace_instruments
 from warehouse.migrate import migrate
+from warehouse.prices import SERVING as PRICES
 from warehouse.snapshot import publish
 
 REPEATS = 3
@@ -50,14 +52,13 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 def _load_window(con: duckdb.DuckDBPyConnection, batch: PriceBatch, symbols: list[str],
                  start: date, end: date, *, returns: bool) -> int:
-    now = datetime.now(UTC)
+    now = clock.now()
     prices.replace_raw(con, batch.prices, batch.actions, symbols=symbols, start=start, end=end,
                        source="sample", fetched_at=now, run_id="bench")
-    prices.refresh_core_actions(con, start=start, end=end, run_id="bench", ingested_at=now)
-    rows = prices.refresh_core_prices(con, start=start, end=end, run_id="bench",
-                                      ingested_at=now).rows
+    prices.refresh_core_actions(con, start=start, end=end)
+    rows = prices.refresh_core_prices(con, start=start, end=end).rows
     if returns:
-        prices.refresh_returns(con, start=start, end=end, run_id="bench")
+        prices.refresh_returns(con, start=start, end=end)
     return rows
 
 
@@ -82,7 +83,7 @@ def build_bench_warehouse(
     for i in range(REPEATS):  # each on a fresh warehouse: the same work every time
         con = connect_writer(folder / f"warehouse_{i}.duckdb")
         migrate(con)
-        replace_instruments(con, _instrument_frame(universe), updated_at=datetime.now(UTC))
+        replace_instruments(con, _instrument_frame(universe), updated_at=clock.now())
         t0 = time.perf_counter()
         rows = _load_window(con, batch, symbols, start, end, returns=False)
         seconds = time.perf_counter() - t0
@@ -90,7 +91,7 @@ def build_bench_warehouse(
         if i < REPEATS - 1:
             con.close()
     ingest_s = min(ingest_runs)
-    returns_s, _ = _timed(lambda: prices.refresh_returns(con, start=start, end=end, run_id="b"))
+    returns_s, _ = _timed(lambda: prices.refresh_returns(con, start=start, end=end))
     figures = {
         "symbols": n, "years": years, "rows": rows, "generate_s": gen_s,
         "raw_append_s": raw_s, "raw_append_rows_per_s": len(frame) / raw_s,
@@ -142,7 +143,8 @@ def bench_incremental(n: int, years: int, today: date) -> dict[str, Any]:
             seconds, rows = _timed(lambda: _load_window(con, batch, symbols, day, day,
                                                         returns=True))
             runs.append(seconds)
-        publish_s, _ = _timed(lambda: publish(con, Path(tmp) / "snapshots", run_id="bench"))
+        publish_s, _ = _timed(lambda: publish(con, Path(tmp) / "snapshots", PRICES,
+                                              run_id="bench", now=clock.now()))
         con.close()
     figures = {"symbols": n, "day": day.isoformat(), "rows": rows, "fetch_s": fetch_s,
                "warehouse_s": min(runs), "warehouse_s_max": max(runs), "publish_s": publish_s}
@@ -166,7 +168,7 @@ def bench_dashboard(n: int, years: int, today: date) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory() as tmp:
         con, universe, _ = build_bench_warehouse(Path(tmp), n, years, today)
-        publish(con, Path(tmp) / "snapshots", run_id="bench")
+        publish(con, Path(tmp) / "snapshots", PRICES, run_id="bench", now=clock.now())
         con.close()
         samples = markets_latencies(Path(tmp) / "snapshots", universe, calls=120)
     figures = {

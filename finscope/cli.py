@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -46,7 +47,13 @@ def build(start, end, refresh: bool) -> None:
 
 
 def _build(settings: Settings, home: DataHome, **options: Any) -> BuildResult:
-    """Run the build with a header and a summary line; raises ClickException on bad options."""
+    """Run the build with a header, each failing check and a summary line.
+
+    Raises:
+        click.ClickException: bad options.
+        SystemExit: 128 + the signal number when SIGINT/SIGTERM stopped the build.
+    """
+    from finscope.build import BuildInterrupted
     from finscope.build import build as run_build
 
     click.echo(f"finscope: building into {home.root} (equity prices from "
@@ -55,7 +62,14 @@ def _build(settings: Settings, home: DataHome, **options: Any) -> BuildResult:
         result = run_build(settings, home, **options)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    failed = f", failed: {', '.join(result.failed_checks)}" if result.failed_checks else ""
+    except BuildInterrupted as exc:
+        click.echo(f"finscope: {exc}", err=True)
+        sys.exit(128 + exc.signum)
+    for failure in result.check_failures:
+        click.echo(f"finscope: {failure.line()}")
+        if failure.checks:
+            click.echo(f"    (the check: {failure.checks})")
+    failed = f", {len(result.failed_checks)} failed" if result.failed_checks else ""
     click.echo(f"finscope: {result.passed_checks} checks passed{failed}")
     if result.success:
         click.echo(f"finscope: built months {result.first_partition[:7]}.."
@@ -91,7 +105,7 @@ def up(host: str, port: int, dagster_port: int, skip_build: bool) -> None:
         from finscope.build import catch_up_start
 
         # A first run builds all history; later ones catch up from the last stored bars.
-        result = _build(settings, home, start=catch_up_start(home))
+        result = _build(settings, home, start=catch_up_start(home, settings))
         if not result.success:
             click.echo(f"finscope: build run {result.run_id} failed", err=True)
             if current(home.snapshots) is None:

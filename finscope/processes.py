@@ -25,8 +25,22 @@ def gunicorn_command(host: str, port: int, workers: int = 2) -> list[str]:
         "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", "4",
         "--worker-class", "gthread", "--timeout", "60", "--graceful-timeout", "10",
         "--access-logfile", "-",
+        "--no-control-socket",  # gunicorn 27 would write one under ~/.gunicorn
         "--chdir", str(PROJECT_ROOT),
     ]
+
+
+def dagster_commands(host: str, port: int) -> dict[str, list[str]]:
+    """The Dagster webserver and daemon over ``pipelines.definitions`` (what ``dagster dev`` runs).
+
+    Started as separate processes, the supported way to run Dagster outside development.
+    """
+    location = ["-m", "pipelines.definitions"]
+    return {
+        "dagster-webserver": [str(BIN / "dagster-webserver"), *location, "-h", host,
+                              "-p", str(port)],
+        "dagster-daemon": [str(BIN / "dagster-daemon"), "run", *location],
+    }
 
 
 def _default_signals() -> None:
@@ -70,12 +84,9 @@ class Supervisor:
         self._start("dashboard", gunicorn_command(host, port))
 
     def start_dagster(self, host: str, port: int) -> None:
-        """``dagster dev``: webserver and daemon, so the daily schedule ticks."""
-        self._start(
-            "dagster",
-            [str(BIN / "dagster"), "dev", "-m", "pipelines.definitions", "-h", host,
-             "-p", str(port)],
-        )
+        """The Dagster webserver (UI) and daemon (schedules, sensors, run monitoring)."""
+        for name, command in dagster_commands(host, port).items():
+            self._start(name, command)
 
     def wait_ready(self, *urls: str, timeout_s: float = 180.0) -> None:
         """Block until every URL answers, or raise naming the one that did not."""

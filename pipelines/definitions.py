@@ -3,14 +3,11 @@
 from datetime import timedelta
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition,
-)
 
-from pipelines.prices.assets import FETCH_RETRY, build_price_assets
+from pipelines.prices.assets import build_price_assets
 from pipelines.prices.checks import price_checks
-from pipelines.resources import WarehouseResource, price_sources
-from pipelines.serving.assets import SnapshotDirResource, serving_snapshot
+from pipelines.resources import StagingResource, WarehouseResource, price_sources
+from pipelines.serving.assets import SnapshotDirResource, key_checks, serving_assets
 from pipelines.settings import Settings, load_settings
 from warehouse.paths import DataHome
 
@@ -35,14 +32,14 @@ CATCH_UP_DAYS = 3
 month still gets the previous month's last days on the 2nd and 3rd."""
 
 
-def daily_refresh_schedule(job: UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+def daily_refresh_schedule(job_name: str) -> dg.ScheduleDefinition:
     """Every day at 06:00 UTC: the months holding the last few days (only missing days fetched)."""
 
     @dg.schedule(
-        name=f"{job.name}_schedule",
+        name=f"{job_name}_schedule",
         cron_schedule="0 6 * * *",
         execution_timezone="UTC",
-        job=job,
+        job_name=job_name,
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="Every day at 06:00 UTC: fetch the previous day (and anything missing in "
                     "its month), rebuild core and marts, publish the snapshot.",
@@ -61,30 +58,34 @@ def build_definitions(
     settings: Settings,
     home: DataHome,
     resources: dict[str, object] | None = None,
-    fetch_retry: dg.RetryPolicy = FETCH_RETRY,
 ) -> dg.Definitions:
     """Assets, checks, the daily schedule and resources for ``settings``.
 
+    Retries live in one place: each request to a provider (``pipelines.sources.retry``),
+    within a total deadline per source. Steps are not retried, so a run's worst case is
+    bounded by the sources' deadlines (README, "Going live").
+
     Args:
         resources: overrides, e.g. a failing or recorded source in tests.
-        fetch_retry: retry policy of the fetching step.
     """
     partitions = monthly_partitions(settings)
-    price_assets = build_price_assets(settings, partitions, fetch_retry)
+    price_assets = build_price_assets(settings, partitions)
+    snapshots = serving_assets()
     job = dg.define_asset_job(
         PRICE_JOB,
-        selection=dg.AssetSelection.assets(*price_assets, serving_snapshot),
+        selection=dg.AssetSelection.assets(*price_assets, *snapshots),
         description="Fetch the last day's prices, rebuild core and marts, publish the snapshot.",
     )
-    schedule = daily_refresh_schedule(job)
+    schedule = daily_refresh_schedule(PRICE_JOB)
     base: dict[str, object] = {
         "warehouse": WarehouseResource(path=str(home.warehouse)),
         "snapshots": SnapshotDirResource(path=str(home.snapshots)),
+        "staging": StagingResource(path=str(home.staging)),
         **price_sources(settings),
     }
     return dg.Definitions(
-        assets=[*price_assets, serving_snapshot],
-        asset_checks=price_checks(),
+        assets=[*price_assets, *snapshots],
+        asset_checks=[*price_checks(), *key_checks()],
         jobs=[job],
         schedules=[schedule],
         sensors=[
@@ -92,7 +93,7 @@ def build_definitions(
                 "derived_assets_automation",
                 target=dg.AssetSelection.all(),
                 default_status=dg.DefaultSensorStatus.RUNNING,
-                description="Keeps derived assets (core, marts, the snapshot) in step with "
+                description="Keeps derived assets (core, marts, the snapshots) in step with "
                             "what the schedule, a backfill or a manual run materialises.",
             )
         ],

@@ -2,28 +2,45 @@
 
 from __future__ import annotations
 
+import importlib
+import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import duckdb
 from pydantic import Field, ValidationError
-from tenacity import retry, retry_if_exception, stop_after_delay, wait_random_exponential
+from tenacity import (
+    RetryCallState,
+    retry,
+    retry_if_exception,
+    stop_after_delay,
+    wait_random_exponential,
+)
 
-from pipelines.settings import Settings, SettingsError, describe_error
+from pipelines.settings import COINGECKO_KEY_ENV, Settings, SettingsError, describe_error
 from pipelines.sources.base import PriceSource
 from warehouse.db import connect_writer
 from warehouse.migrate import migrate
 
-COINGECKO_KEY_ENV = "COINGECKO_API_KEY"
 POOL = "warehouse_writer"
 """The one concurrency pool (limit 1, see dagster.yaml) every warehouse writer and check uses."""
 
 
+logger = logging.getLogger("finscope.warehouse")
+
+
 def _locked(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def _say_waiting(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    logger.warning(f"the warehouse is locked by another process; waiting "
+                   f"({state.seconds_since_start:.0f} s so far): {exc}")
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -31,9 +48,19 @@ class WarehouseResource(dg.ConfigurableResource):
 
     path: str = Field(description="Path of the warehouse DuckDB file.")
     lock_wait_s: float = Field(
-        default=120.0,
-        description="How long to wait for another process's write lock before failing.",
+        default=120.0, ge=0, le=3600,
+        description="How long to wait for another process's lock on the file before failing.",
     )
+
+    def _retrying(self, opener: Callable[[], duckdb.DuckDBPyConnection]
+                  ) -> duckdb.DuckDBPyConnection:
+        return retry(
+            retry=retry_if_exception(_locked),
+            wait=wait_random_exponential(multiplier=0.2, max=5),
+            stop=stop_after_delay(self.lock_wait_s),
+            before_sleep=_say_waiting,
+            reraise=True,
+        )(opener)()
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -42,25 +69,44 @@ class WarehouseResource(dg.ConfigurableResource):
         Raises:
             duckdb.IOException: the file stayed locked by another process for ``lock_wait_s``.
         """
-        opener = retry(
-            retry=retry_if_exception(_locked),
-            wait=wait_random_exponential(multiplier=0.2, max=5),
-            stop=stop_after_delay(self.lock_wait_s),
-            reraise=True,
-        )(connect_writer)
-        con = opener(self.path)
+        con = self._retrying(lambda: connect_writer(self.path))
         try:
             migrate(con)
             yield con
         finally:
             con.close()
 
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection | None]:
+        """A short read-only look (planning, outside the writer pool); None before any write.
+
+        Raises:
+            duckdb.IOException: the file stayed locked by a writer for ``lock_wait_s``.
+        """
+        if not Path(self.path).exists():
+            yield None
+            return
+        con = self._retrying(lambda: duckdb.connect(self.path, read_only=True))
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+class StagingResource(dg.ConfigurableResource):
+    """Where fetched data waits, as files, for its short write into the warehouse."""
+
+    path: str = Field(description="Directory of the staged fetches, one folder per run.")
+
 
 def price_sources(settings: Settings) -> dict[str, PriceSource]:
     """The ``equity_prices`` and ``crypto_prices`` resources the settings name.
 
+    Every source section was validated when the settings were loaded; this builds the two in use.
+
     Raises:
-        SettingsError: a source section has a bad value (named as ``section.key``).
+        SettingsError: a section breaks a rule of its source class, or plan ``pro`` has no key
+            in the environment (named as ``prices.<source>.key``).
     """
     return {
         "equity_prices": _build(settings.sources.equity, settings),
@@ -68,30 +114,31 @@ def price_sources(settings: Settings) -> dict[str, PriceSource]:
     }
 
 
-def _build(name: str, settings: Settings) -> PriceSource:
-    from pipelines.sources.coingecko import CoinGeckoSource
-    from pipelines.sources.files import FilesSource
-    from pipelines.sources.sample import SampleSource
-    from pipelines.sources.yahoo import YahooSource
+_SOURCE_CLASSES = {
+    "sample": "pipelines.sources.sample:SampleSource",
+    "yahoo": "pipelines.sources.yahoo:YahooSource",
+    "coingecko": "pipelines.sources.coingecko:CoinGeckoSource",
+    "files": "pipelines.sources.files:FilesSource",
+}
 
-    classes: dict[str, type[PriceSource]] = {
-        "sample": SampleSource,
-        "yahoo": YahooSource,
-        "coingecko": CoinGeckoSource,
-        "files": FilesSource,
-    }
-    options: dict[str, Any] = dict(getattr(settings, name))
+
+def _build(name: str, settings: Settings) -> PriceSource:
+    module, class_name = _SOURCE_CLASSES[name].split(":")  # imported only when in use
+    source_class: type[PriceSource] = getattr(importlib.import_module(module), class_name)
+    where = f"{settings.path}: " if settings.path else ""
+    options: dict[str, Any] = getattr(settings.prices, name).model_dump()
     if name == "sample":
-        options.setdefault("history_start", settings.history.start.isoformat())
+        options["history_start"] = settings.history.start.isoformat()
     if name == "coingecko" and os.environ.get(COINGECKO_KEY_ENV):
         # Unresolved: Dagster reads it at run time and never shows the value in the UI.
-        options.setdefault("api_key", dg.EnvVar(COINGECKO_KEY_ENV))
-    unknown = sorted(set(options) - set(classes[name].model_fields))
-    if unknown:
-        known = ", ".join(sorted(classes[name].model_fields))
-        raise SettingsError(f"[{name}] section: unknown key {unknown[0]!r} (known: {known})")
+        options["api_key"] = dg.EnvVar(COINGECKO_KEY_ENV)
+    elif name == "coingecko" and settings.prices.coingecko.plan == "pro":
+        raise SettingsError(
+            f"{where}prices.coingecko.plan = 'pro': the pro plan needs an API key; "
+            f"set {COINGECKO_KEY_ENV} in the environment"
+        )
     try:
-        return classes[name](**options)
-    except ValidationError as exc:
-        problems = "; ".join(describe_error(e, prefix=name) for e in exc.errors())
-        raise SettingsError(f"[{name}] section: {problems}") from None
+        return source_class(**options)
+    except ValidationError as exc:  # a rule of the source class that its section does not have
+        problems = "; ".join(describe_error(e, prefix=f"prices.{name}") for e in exc.errors())
+        raise SettingsError(f"{where}{problems}") from None

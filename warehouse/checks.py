@@ -8,42 +8,69 @@ import duckdb
 import pandas as pd
 
 from warehouse.db import count as count_rows
+from warehouse.serving import ServingTable
 
-KEYED_TABLES = {
-    "core.prices_daily": "symbol, date",
-    "marts.returns_daily": "symbol, date",
-    "core.corporate_actions": "symbol, ex_date, action",
-}
 SAMPLE_ROWS = 10
 
 
 @dataclass(frozen=True)
 class Violations:
-    """How many rows break a rule, and the first few of them."""
+    """How many rows break a rule, the first few of them, and the bars they name."""
 
     count: int
     sample: pd.DataFrame
+    bars: pd.DataFrame | None = None
+    """(symbol, date) of every violating bar (at most ``MAX_BARS``), when the rule is per bar."""
 
     @property
     def passed(self) -> bool:
         return self.count == 0
 
 
+MAX_BARS = 10_000
+
+
 def _violations(con: duckdb.DuckDBPyConnection, query: str, params: object = None) -> Violations:
     con.execute("CREATE OR REPLACE TEMP TABLE violations AS " + query, params)
     count = count_rows(con, "SELECT count(*) FROM violations")
     sample = con.execute("SELECT * FROM violations LIMIT ?", [SAMPLE_ROWS]).df()
+    bars = None
+    if {"symbol", "date"} <= set(sample.columns):
+        bars = con.execute("SELECT DISTINCT symbol, date FROM violations ORDER BY ALL LIMIT ?",
+                           [MAX_BARS]).df()
     con.execute("DROP TABLE violations")
-    return Violations(count, sample)
+    return Violations(count, sample, bars)
 
 
-def duplicate_keys(con: duckdb.DuckDBPyConnection, table: str) -> Violations:
-    """Keys of ``table`` (one of ``KEYED_TABLES``) that appear more than once."""
-    key = KEYED_TABLES[table]  # KeyError for anything but the fixed list
+def duplicate_keys(con: duckdb.DuckDBPyConnection, table: ServingTable) -> Violations:
+    """Keys of ``table`` (a declared serving table with a key) that appear more than once."""
+    if not table.key:
+        raise ValueError(f"{table.name} declares no key")
+    key = ", ".join(table.key)  # identifiers validated by ServingTable
     return _violations(
         con,
-        f"SELECT {key}, count(*) AS copies FROM {table}"  # noqa: S608 - fixed table list
+        f"SELECT {key}, count(*) AS copies FROM {table.name}"  # noqa: S608 - declared names
         f" GROUP BY ALL HAVING copies > 1 ORDER BY {key}",
+    )
+
+
+def dividends_at_or_above_close(con: duckdb.DuckDBPyConnection) -> Violations:
+    """Dividends not below the previous close (restated for a same-day split).
+
+    Such a dividend cannot be applied (its adjustment factor ``1 - dividend / close`` would be
+    zero or negative), so adj_close leaves it out; it is almost always a unit or data error.
+    """
+    return _violations(
+        con,
+        "WITH days AS (SELECT symbol, ex_date, sum(value) FILTER (WHERE action = 'dividend') AS"
+        "   dividend, product(value) FILTER (WHERE action = 'split') AS split_ratio"
+        "   FROM core.corporate_actions GROUP BY ALL)"
+        " SELECT d.symbol, d.ex_date AS date, d.dividend, p.close AS previous_close,"
+        "   p.date AS previous_date"
+        " FROM days d ASOF JOIN core.prices_daily p ON d.symbol = p.symbol AND d.ex_date > p.date"
+        " WHERE d.dividend IS NOT NULL"
+        "   AND d.dividend >= p.close / coalesce(d.split_ratio, 1.0)"
+        " ORDER BY d.symbol, d.ex_date",
     )
 
 

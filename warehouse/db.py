@@ -38,5 +38,5 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 def count(con: duckdb.DuckDBPyConnection, query: str, params: object = None) -> int:
     """The integer in the first column of the first row of ``query`` (0 when there is none)."""
-    row = con.execute(query, params).fetchone()
-    return 0 if row is None or row[0] is None else int(row[0])
+    rows = con.execute(query, params).fetchall()  # fetched to the end: the connection is free
+    return 0 if not rows or rows[0][0] is None else int(rows[0][0])

@@ -41,8 +41,18 @@ class DataHome:
     def logs(self) -> Path:
         return self.root / "logs"
 
+    @property
+    def staging(self) -> Path:
+        """Fetched data waiting for its short write into the warehouse, one folder per run."""
+        return self.root / "staging"
+
+    @property
+    def cache(self) -> Path:
+        """Third-party caches (yfinance's time-zone cache ...), kept out of the home folder."""
+        return self.root / "cache"
+
     def ensure(self) -> DataHome:
         """Create the directories; returns self."""
-        for path in (self.root, self.snapshots, self.dagster_home, self.logs):
+        for path in (self.root, self.snapshots, self.dagster_home, self.logs, self.staging):
             path.mkdir(parents=True, exist_ok=True)
         return self

@@ -1,7 +1,9 @@
 """Writers for the price tables: raw bars, corporate actions, core bars and the returns mart.
 
 Every writer replaces exactly one date window in one transaction, so re-running a partition
-gives the same rows and a failure half-way leaves the previous rows in place.
+gives the same rows and a failure half-way leaves the previous rows in place. Core and mart rows
+carry the provenance of the fetch that brought their raw rows (``source``, ``fetched_at``,
+``run_id``), never the time or run of a later rebuild.
 """
 
 from __future__ import annotations
@@ -14,6 +16,33 @@ import duckdb
 import pandas as pd
 
 from warehouse.db import count, sql, transaction
+from warehouse.serving import ServingDomain, ServingTable
+
+SERVING = ServingDomain("prices", (
+    ServingTable("core.instruments", asset="instruments", key=("symbol",),
+                 description="The universe: symbol, name, asset class, currency, calendar."),
+    ServingTable("core.prices_daily", asset="prices_daily", key=("symbol", "date"),
+                 description="As-traded daily OHLCV, FinScope's adjusted close, provenance."),
+    ServingTable("core.corporate_actions", asset="corporate_actions",
+                 key=("symbol", "ex_date", "action"),
+                 description="Splits (new shares per old) and cash dividends by ex-date."),
+    ServingTable("marts.returns_daily", asset="returns_daily", key=("symbol", "date"),
+                 description="Daily simple and log total returns from the adjusted close."),
+    ServingTable("meta.ingest_log", asset="raw_prices", sort=("logged_at", "symbol"),
+                 description="What each fetch delivered or why it failed, per symbol."),
+))
+"""The price domain's serving tables: what the app reads, published in the prices snapshot."""
+
+
+
+@dataclass(frozen=True)
+class RawWrite:
+    """What a raw write did: bars and actions written, stored bars kept that the fetch lacked."""
+
+    bars: int
+    actions: int
+    kept: dict[str, int]
+    """Per symbol, stored bars in the window that this fetch did not return (kept, not lost)."""
 
 
 @dataclass(frozen=True)
@@ -36,15 +65,19 @@ def replace_raw(
     source: str,
     fetched_at: datetime,
     run_id: str,
-) -> tuple[int, int]:
+    replace: bool = False,
+) -> RawWrite:
     """Store a fetch in the raw layer, in one transaction.
 
-    ``symbols`` are the symbols fetched completely: their ``start..end`` window is replaced by
-    the fetch. Rows of any other symbol in the frames (a partial fetch) replace only the same
-    keys, so a symbol that failed keeps everything it had.
+    Fetched rows replace the stored rows with the same key. A stored bar of ``symbols`` in
+    ``start..end`` that the fetch did not return is kept (a truncated file or a provider that
+    shortened its history never deletes stored history silently) and counted in
+    ``RawWrite.kept``; with ``replace`` the fetch replaces the whole window of ``symbols``.
+    Stored actions of a symbol are replaced on every day the fetch returned a bar for (so a
+    provider that removed or corrected a split or dividend is believed).
 
     Returns:
-        (bars written, actions written).
+        What was written and kept.
     """
     params = {"symbols": list(symbols), "start": start, "end": end}
     provenance = {"source": source, "fetched_at": fetched_at, "run_id": run_id}
@@ -52,16 +85,21 @@ def replace_raw(
     con.register("fetched_actions", actions)
     try:
         with transaction(con):
+            kept = dict(con.execute(
+                "SELECT r.symbol, count(*) FROM raw.prices_daily r"
+                " WHERE r.date BETWEEN $start AND $end AND r.symbol IN (SELECT unnest($symbols))"
+                " AND NOT EXISTS (SELECT 1 FROM fetched_bars f"
+                "   WHERE f.symbol = r.symbol AND f.date = r.date)"
+                " GROUP BY r.symbol ORDER BY r.symbol", params).fetchall())
+            if replace:
+                for table in ("raw.prices_daily", "raw.corporate_actions"):
+                    con.execute(
+                        f"DELETE FROM {table} WHERE date BETWEEN $start AND $end"  # noqa: S608
+                        " AND symbol IN (SELECT unnest($symbols))", params)
             con.execute(
-                "DELETE FROM raw.prices_daily WHERE date BETWEEN $start AND $end"
-                " AND symbol IN (SELECT unnest($symbols))",
-                params,
-            )
-            con.execute(
-                "DELETE FROM raw.corporate_actions WHERE date BETWEEN $start AND $end"
-                " AND symbol IN (SELECT unnest($symbols))",
-                params,
-            )
+                "DELETE FROM raw.corporate_actions r USING fetched_bars f"
+                " WHERE r.symbol = f.symbol AND r.date = f.date"
+                " AND r.symbol IN (SELECT unnest($symbols))", {"symbols": list(symbols)})
             con.execute(
                 "DELETE FROM raw.prices_daily r USING fetched_bars f"
                 " WHERE r.symbol = f.symbol AND r.date = f.date"
@@ -83,30 +121,27 @@ def replace_raw(
     finally:
         con.unregister("fetched_bars")
         con.unregister("fetched_actions")
-    return len(prices), len(actions)
+    return RawWrite(len(prices), len(actions), {} if replace else kept)
 
 
-def refresh_core_actions(
-    con: duckdb.DuckDBPyConnection, *, start: date, end: date, run_id: str, ingested_at: datetime
-) -> int:
+def refresh_core_actions(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> int:
     """Rebuild ``core.corporate_actions`` on ``start..end`` from the raw layer.
 
     Returns:
         The number of actions now in the window.
     """
-    params = {"start": start, "end": end, "run_id": run_id, "ingested_at": ingested_at}
+    window = {"start": start, "end": end}
     with transaction(con):
         con.execute(
-            "DELETE FROM core.corporate_actions WHERE ex_date BETWEEN $start AND $end",
-            {"start": start, "end": end},
+            "DELETE FROM core.corporate_actions WHERE ex_date BETWEEN $start AND $end", window
         )
         con.execute(
             "INSERT INTO core.corporate_actions"
             " SELECT DISTINCT ON (symbol, date, action) symbol, date, action, value, source,"
-            " $ingested_at, $run_id FROM raw.corporate_actions"
+            " fetched_at, run_id FROM raw.corporate_actions"
             " WHERE date BETWEEN $start AND $end AND value > 0"
             " ORDER BY symbol, date, action, fetched_at DESC",
-            params,
+            window,
         )
     return count(
         con, "SELECT count(*) FROM core.corporate_actions WHERE ex_date BETWEEN ? AND ?",
@@ -114,17 +149,16 @@ def refresh_core_actions(
     )
 
 
-def refresh_core_prices(
-    con: duckdb.DuckDBPyConnection, *, start: date, end: date, run_id: str, ingested_at: datetime
-) -> CoreWrite:
+def refresh_core_prices(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> CoreWrite:
     """Rebuild ``core.prices_daily`` on ``start..end`` from the raw layer.
 
     Raw bars without a positive close or with a negative volume are rejected (counted, not
-    stored). ``adj_close`` is derived from ``core.corporate_actions``; when the window holds an
-    action, the earlier bars of that symbol are re-adjusted in the same transaction.
+    stored). ``adj_close`` is derived from ``core.corporate_actions``. A symbol whose stored
+    bars before the window now need another adjustment (an action in the window was added,
+    removed or corrected, or the close it divides by changed) has its whole earlier history
+    re-adjusted in the same transaction.
     """
     window = {"start": start, "end": end}
-    stamp = {"run_id": run_id, "ingested_at": ingested_at}
     with transaction(con):
         # A view over the raw window: the bars are read where they are, not copied first.
         con.execute(
@@ -140,21 +174,15 @@ def refresh_core_prices(
             con, "SELECT count(*) FROM raw.prices_daily WHERE date BETWEEN $start AND $end", window
         )
         con.execute("DELETE FROM core.prices_daily WHERE date BETWEEN $start AND $end", window)
-        readjusted = [
-            row[0]
-            for row in con.execute(
-                "SELECT DISTINCT symbol FROM core.corporate_actions"
-                " WHERE ex_date BETWEEN $start AND $end ORDER BY 1",
-                window,
-            ).fetchall()
-        ]
         con.execute("CREATE OR REPLACE TEMP TABLE action_factors AS "
                     + sql("prices/action_factors.sql"))
-        con.execute("INSERT INTO core.prices_daily " + sql("prices/adjusted_bars.sql"), stamp)
+        readjusted = [row[0] for row in con.execute(sql("prices/stale_adjustments.sql"),
+                                                    {"start": start}).fetchall()]
+        con.execute("INSERT INTO core.prices_daily " + sql("prices/adjusted_bars.sql"))
         written = count(con, "SELECT count(*) FROM window_bars")
         con.execute("DROP VIEW window_bars")
         if readjusted:
-            _readjust_history(con, symbols=readjusted, start=start, stamp=stamp)
+            _readjust_history(con, symbols=readjusted, start=start)
             con.execute("DROP TABLE window_bars")
         con.execute("DROP TABLE action_factors")
         con.execute("DROP TABLE price_window")
@@ -162,7 +190,7 @@ def refresh_core_prices(
 
 
 def _readjust_history(
-    con: duckdb.DuckDBPyConnection, *, symbols: list[str], start: date, stamp: dict[str, object]
+    con: duckdb.DuckDBPyConnection, *, symbols: list[str], start: date
 ) -> None:
     """Re-derive adj_close of the bars of ``symbols`` before ``start`` from action_factors."""
     con.execute(
@@ -174,31 +202,31 @@ def _readjust_history(
         "DELETE FROM core.prices_daily p USING window_bars w"
         " WHERE p.symbol = w.symbol AND p.date = w.date"
     )
-    con.execute("INSERT INTO core.prices_daily " + sql("prices/adjusted_bars.sql"), stamp)
+    con.execute("INSERT INTO core.prices_daily " + sql("prices/adjusted_bars.sql"))
 
 
-def refresh_returns(
-    con: duckdb.DuckDBPyConnection, *, start: date, end: date, run_id: str
-) -> int:
+def refresh_returns(con: duckdb.DuckDBPyConnection, *, start: date, end: date) -> int:
     """Recompute ``marts.returns_daily`` for ``start..end``, the first bar after it, and the
     whole history of symbols with an ex-date in the window (their adj_close was re-based).
+
+    Each return row carries the provenance (``fetched_at``, ``run_id``) of its bar.
 
     Returns:
         Rows written.
     """
-    params = {"start": start, "end": end, "run_id": run_id}
+    window = {"start": start, "end": end}
     with transaction(con):
         con.execute(
             "CREATE OR REPLACE TEMP TABLE new_returns AS " + sql("prices/returns_window.sql"),
-            params,
+            window,
         )
         con.execute("DELETE FROM marts.returns_daily WHERE date BETWEEN $start AND $end",
-                    {"start": start, "end": end})  # bars that left core lose their return too
+                    window)  # bars that left core lose their return too
         con.execute(
             "DELETE FROM marts.returns_daily r USING new_returns n"
             " WHERE r.symbol = n.symbol AND r.date = n.date"
         )
-        con.execute("INSERT INTO marts.returns_daily SELECT * FROM new_returns")
+        con.execute("INSERT INTO marts.returns_daily BY NAME SELECT * FROM new_returns")
         rows = count(con, "SELECT count(*) FROM new_returns")
         con.execute("DROP TABLE new_returns")
     return rows
@@ -223,6 +251,59 @@ def present_dates(
         {"symbols": list(symbols), "start": start, "end": end, "source": source},
     ).df()
 
+
+
+def request_refetch(
+    con: duckdb.DuckDBPyConnection, found: pd.DataFrame, *, reason: str, run_id: str,
+    now: datetime,
+) -> int:
+    """Ask the next fetch to get the bars in ``found`` (columns symbol, date) again.
+
+    A blocking check that finds bad bars calls this, so that fixing the source and running a
+    plain build is enough: the planner fetches these days even though bars are stored.
+
+    Returns:
+        How many (symbol, date) requests are now stored for ``reason``.
+    """
+    if found.empty:
+        return 0
+    con.register("bad_bars", found[["symbol", "date"]])
+    try:
+        with transaction(con):
+            con.execute(
+                "DELETE FROM meta.refetch r USING bad_bars b WHERE r.symbol = b.symbol"
+                " AND r.date = b.date::DATE AND r.reason = ?", [reason])
+            con.execute(
+                "INSERT INTO meta.refetch SELECT DISTINCT symbol, date::DATE, ?, ?, ?"
+                " FROM bad_bars", [reason, now, run_id])
+    finally:
+        con.unregister("bad_bars")
+    return count(con, "SELECT count(*) FROM meta.refetch WHERE reason = ?", [reason])
+
+
+def refetch_requests(
+    con: duckdb.DuckDBPyConnection, symbols: Sequence[str], start: date, end: date
+) -> pd.DataFrame:
+    """(symbol, date) the checks asked to fetch again, for ``symbols`` on ``start..end``."""
+    return con.execute(
+        "SELECT DISTINCT symbol, date FROM meta.refetch WHERE date BETWEEN $start AND $end"
+        " AND symbol IN (SELECT unnest($symbols)) ORDER BY symbol, date",
+        {"symbols": list(symbols), "start": start, "end": end},
+    ).df()
+
+
+def clear_refetch(con: duckdb.DuckDBPyConnection, landed: pd.DataFrame) -> int:
+    """Forget the refetch requests for the (symbol, date) bars that just landed."""
+    if landed.empty:
+        return 0
+    before = count(con, "SELECT count(*) FROM meta.refetch")
+    con.register("landed_bars", landed[["symbol", "date"]])
+    try:
+        con.execute("DELETE FROM meta.refetch r USING landed_bars l"
+                    " WHERE r.symbol = l.symbol AND r.date = l.date::DATE")
+    finally:
+        con.unregister("landed_bars")
+    return before - count(con, "SELECT count(*) FROM meta.refetch")
 
 _PREVIEWS = {
     "corporate_actions": "SELECT symbol, ex_date, action, value FROM core.corporate_actions"

@@ -20,7 +20,7 @@ from warehouse.db import sql
 
 PRICE_HISTORY_COLUMNS: tuple[str, ...] = (
     "symbol", "date", "open", "high", "low", "close", "adj_close", "volume", "source",
-    "ingested_at",
+    "fetched_at",
 )
 """Columns of ``price_history``: the rows of ``core.prices_daily`` the app shows."""
 
@@ -54,7 +54,7 @@ def _frame(
     cur: duckdb.DuckDBPyConnection, name: str, params: dict[str, object] | None = None
 ) -> pd.DataFrame:
     frame = cur.execute(_query(name), params).df()
-    for column in ("latest_ingested_at", "ingested_at"):
+    for column in ("latest_fetched_at", "fetched_at"):
         if column in frame:
             frame[column] = frame[column].dt.tz_localize("UTC")
     return frame
@@ -74,8 +74,9 @@ def as_of(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Freshness per price source and asset class.
 
     Returns:
-        Columns source, asset_class, latest_date, latest_ingested_at (UTC), symbols, bars;
-        one row per (source, asset_class) with any bar, ordered by both.
+        Columns source, asset_class, latest_date, latest_fetched_at (UTC: the latest fetch
+        among those bars), symbols, bars; one row per (source, asset_class) with any bar,
+        ordered by both.
     """
     return _frame(cur, "as_of")
 

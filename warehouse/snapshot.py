@@ -1,143 +1,288 @@
-"""The serving snapshot: a read-only copy of the tables the app needs, swapped in atomically.
+"""Serving snapshots: per domain, a read-only copy of its tables, swapped in atomically.
 
-Publishing writes ``snapshot-<version>.duckdb`` beside the previous ones, checkpoints and
-fsyncs it, then points ``CURRENT`` (a small JSON file replaced with ``os.replace``) at it.
-Readers resolve ``CURRENT`` on every request and open each version once, read-only; a version
-has its own file name, so DuckDB's one-instance-per-path cache never serves stale data.
+Layout of the snapshot directory::
+
+    CURRENT                       JSON manifest: its own version, and per domain the file now served
+    prices-000042-3f9a1c.duckdb   one file per published version of a domain (sequence, random tag)
+    .lock                         held by a publisher for its whole publish
+
+Publishing a domain (``publish``) copies that domain's tables (and only those) into a new file,
+checkpoints it, fsyncs it, renames it into place, fsyncs the directory, and only then rewrites
+``CURRENT`` (written to a temporary file, fsynced, ``os.replace``-d, directory fsynced). A
+publish that fails or dies at any point leaves ``CURRENT`` as it was; the next publish of that
+domain deletes what it left behind (partial files, and files that never became current).
+Pruning orders files by their sequence number, never by time, and never deletes a file the
+manifest names.
+
+Readers (``SnapshotReader``) attach every current domain file read-only into one in-memory
+DuckDB connection, with a view per table under its usual name (``core.prices_daily``), so
+queries join across domains as they would in the warehouse. Each file name is new, so DuckDB's
+one-instance-per-path cache never serves stale data.
 """
 
 from __future__ import annotations
 
-import contextlib
+import fcntl
 import json
 import os
+import re
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
-SERVING_TABLES: tuple[str, ...] = (
-    "core.instruments",
-    "core.prices_daily",
-    "core.corporate_actions",
-    "marts.returns_daily",
-    "meta.ingest_log",
-)
-"""Tables copied into every snapshot; rows sorted by their key so symbol filters prune well."""
+from warehouse.serving import IDENTIFIER, ServingDomain
 
-_SORT_KEYS = {
-    "core.prices_daily": "symbol, date",
-    "marts.returns_daily": "symbol, date",
-    "core.corporate_actions": "symbol, ex_date",
-}
 POINTER = "CURRENT"
-STALE_PARTIAL_S = 3600.0
-"""A partial snapshot file untouched this long belongs to a run that died: prune it."""
+LOCK = ".lock"
 KEEP = 3
+"""Files kept per domain: the current one and the newest older ones, for readers still on them."""
+_FILE = re.compile(r"^(?P<domain>[a-z][a-z0-9_]*)-(?P<seq>\d{6,})-(?P<tag>[0-9a-f]{6})\.duckdb$")
 
 
 @dataclass(frozen=True)
 class SnapshotInfo:
-    """One published snapshot: its version, file, time and the run that made it."""
+    """One published snapshot of one domain: its version, file, time and the run that made it."""
 
     version: str
     file: str
     created_at: str
     run_id: str
     tables: dict[str, int]
+    domain: str = "prices"
+    seq: int = 0
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What ``CURRENT`` says: a version that grows with every publish, and each domain's file."""
+
+    version: int = 0
+    domains: dict[str, SnapshotInfo] = field(default_factory=dict)
+
+
+def read_manifest(directory: Path) -> Manifest | None:
+    """The manifest in ``directory``, or None before the first publish."""
+    try:
+        data = json.loads((directory / POINTER).read_text())
+    except FileNotFoundError:
+        return None
+    return Manifest(
+        version=int(data["version"]),
+        domains={name: SnapshotInfo(**info) for name, info in data["domains"].items()},
+    )
+
+
+def current(directory: Path, domain: str = "prices") -> SnapshotInfo | None:
+    """The snapshot of ``domain`` that ``CURRENT`` names, or None if it has none yet."""
+    manifest = read_manifest(directory)
+    return None if manifest is None else manifest.domains.get(domain)
 
 
 def publish(
     con: duckdb.DuckDBPyConnection,
     directory: Path,
+    domain: ServingDomain,
     *,
     run_id: str,
-    tables: tuple[str, ...] = SERVING_TABLES,
+    now: datetime,
     keep: int = KEEP,
 ) -> SnapshotInfo:
-    """Copy ``tables`` from the warehouse ``con`` into a new snapshot and make it current.
+    """Copy ``domain``'s tables from the warehouse ``con`` into a new snapshot; make it current.
 
-    Nothing a reader can open changes until the final ``os.replace`` of the pointer; a failure
-    before it leaves the previous snapshot serving. Snapshots beyond the newest ``keep`` are
-    deleted (readers that still have one open keep reading it).
+    Nothing a reader can open changes until the final ``os.replace`` of ``CURRENT``; a failure
+    before it leaves the previous snapshots serving. The other domains' files are untouched.
 
     Returns:
-        The new snapshot's ``SnapshotInfo``; also recorded in ``meta.snapshot`` of both files.
+        The new ``SnapshotInfo``; also recorded in ``meta.snapshot`` of the warehouse and of the
+        snapshot file.
+
+    Raises:
+        OSError: the disk is full or not writable (at once, never retried here).
     """
-    unknown = [t for t in tables if t not in SERVING_TABLES]
-    if unknown:  # identifiers below come only from the fixed SERVING_TABLES list
-        raise ValueError(f"{unknown[0]!r} is not a serving table")
+    if keep < 1:
+        raise ValueError(f"keep must be at least 1, got {keep}")
     directory.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(UTC)
-    version = f"{now:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:6]}"
-    final = directory / f"snapshot-{version}.duckdb"
-    partial = directory / f".snapshot-{version}.partial"
-    counts: dict[str, int] = {}
-    con.execute("ATTACH ? AS snap", [str(partial)])
-    try:
-        for schema in sorted({t.split(".")[0] for t in (*tables, "meta.snapshot")}):
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS snap.{schema}")
-        for table in tables:
-            order = f" ORDER BY {_SORT_KEYS[table]}" if table in _SORT_KEYS else ""
-            con.execute(f"CREATE TABLE snap.{table} AS SELECT * FROM {table}{order}")  # noqa: S608
-            row = con.execute(f"SELECT count(*) FROM snap.{table}").fetchone()  # noqa: S608
-            counts[table] = int(row[0]) if row else 0
-        info = SnapshotInfo(version, final.name, now.isoformat(), run_id, counts)
-        con.execute("CREATE TABLE snap.meta.snapshot AS SELECT * FROM meta.snapshot LIMIT 0")
-        for target in ("snap.meta.snapshot", "meta.snapshot"):
-            con.execute(
-                f"INSERT INTO {target} VALUES (?, ?, ?, ?)",  # noqa: S608 fixed names
-                [version, now, run_id, json.dumps(counts)],
-            )
-    except BaseException:
-        con.execute("DETACH snap")
-        partial.unlink(missing_ok=True)
-        raise
-    con.execute("DETACH snap")
-    _fsync(partial)
-    os.replace(partial, final)
-    _write_pointer(directory, info)
-    _prune(directory, keep)
+    with _publish_lock(directory):
+        manifest = read_manifest(directory) or Manifest()
+        served = manifest.domains.get(domain.name)
+        seq = 1 + max([served.seq if served else 0,
+                       *(s for s, _ in _files(directory, domain.name))])
+        _clean_leftovers(directory, domain.name, manifest)
+        version = f"{domain.name}-{seq:06d}-{uuid.uuid4().hex[:6]}"
+        final = directory / f"{version}.duckdb"
+        partial = directory / f".{version}.partial"
+        try:
+            counts = _copy(con, partial, domain)
+            info = SnapshotInfo(version, final.name, now.isoformat(), run_id, counts,
+                                domain.name, seq)
+            _record(con, partial, info, now)
+            _fsync(partial)
+            os.replace(partial, final)
+            _fsync_dir(directory)
+            domains = {**manifest.domains, domain.name: info}
+            _write_manifest(directory, Manifest(manifest.version + 1, domains))
+        except BaseException:
+            for path in (partial, partial.with_name(partial.name + ".wal"), final):
+                path.unlink(missing_ok=True)
+            raise
+        _prune(directory, domain.name, info, keep)
     return info
 
 
-def current(directory: Path) -> SnapshotInfo | None:
-    """The snapshot ``CURRENT`` points at, or None before the first publish."""
+def _copy(con: duckdb.DuckDBPyConnection, partial: Path, domain: ServingDomain) -> dict[str, int]:
+    """Write ``domain``'s tables, sorted by their declared order, into a new file at ``partial``.
+
+    Table and column names come from the ``ServingDomain`` declaration, whose identifiers are
+    validated when it is constructed; no other text reaches the SQL below.
+    """
+    counts: dict[str, int] = {}
+    con.execute("ATTACH ? AS snap", [str(partial)])
     try:
-        data = json.loads((directory / POINTER).read_text())
-    except FileNotFoundError:
-        return None
-    return SnapshotInfo(**data)
+        for schema in sorted({t.name.split(".")[0] for t in domain.tables} | {"meta"}):
+            con.execute(f"CREATE SCHEMA snap.{schema}")
+        for table in domain.tables:
+            order = f" ORDER BY {', '.join(table.order)}" if table.order else ""
+            con.execute(f"CREATE TABLE snap.{table.name} AS SELECT * FROM {table.name}{order}")  # noqa: S608
+            row = con.execute(f"SELECT count(*) FROM snap.{table.name}").fetchone()  # noqa: S608
+            counts[table.name] = int(row[0]) if row else 0
+        con.execute("CREATE TABLE snap.meta.snapshot AS SELECT * FROM meta.snapshot LIMIT 0")
+    except BaseException:
+        con.execute("DETACH snap")
+        raise
+    return counts
+
+
+def _record(con: duckdb.DuckDBPyConnection, partial: Path, info: SnapshotInfo,
+            now: datetime) -> None:
+    """Note the snapshot in itself and in the warehouse, then checkpoint and detach it."""
+    row = [info.version, now, info.run_id, json.dumps(info.tables), info.domain]
+    try:
+        con.execute("INSERT INTO snap.meta.snapshot VALUES (?, ?, ?, ?, ?)", row)
+        con.execute("CHECKPOINT snap")
+    finally:
+        con.execute("DETACH snap")
+    con.execute("INSERT INTO meta.snapshot VALUES (?, ?, ?, ?, ?)", row)
+
+
+@contextmanager
+def _publish_lock(directory: Path) -> Iterator[None]:
+    """One publisher at a time per snapshot directory (released if the process dies)."""
+    with open(directory / LOCK, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _files(directory: Path, domain: str) -> list[tuple[int, Path]]:
+    """The published files of ``domain``, as (sequence, path), oldest first."""
+    found = []
+    for path in directory.glob(f"{domain}-*.duckdb"):
+        match = _FILE.match(path.name)
+        if match and match["domain"] == domain:
+            found.append((int(match["seq"]), path))
+    return sorted(found)
+
+
+def _clean_leftovers(directory: Path, domain: str, manifest: Manifest) -> None:
+    """Under the publish lock: delete what dead publishes of ``domain`` left behind.
+
+    That is every partial file of the domain (no other publisher is running), and every
+    published file newer than the current one (renamed into place, never named in CURRENT).
+    """
+    for partial in directory.glob(f".{domain}-*.partial*"):
+        partial.unlink(missing_ok=True)
+    served = manifest.domains.get(domain)
+    for seq, path in _files(directory, domain):
+        if served is None or seq > served.seq:
+            _unlink_snapshot(path)
+
+
+def _prune(directory: Path, domain: str, served: SnapshotInfo, keep: int) -> None:
+    """Keep ``served`` and the ``keep - 1`` newest older files of ``domain``; delete the rest."""
+    older = [path for seq, path in _files(directory, domain) if seq < served.seq]
+    for path in older[: max(0, len(older) - (keep - 1))]:
+        _unlink_snapshot(path)
+
+
+def _unlink_snapshot(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".wal").unlink(missing_ok=True)
+
+
+def _write_manifest(directory: Path, manifest: Manifest) -> None:
+    tmp = directory / f".{POINTER}.{manifest.version}.tmp"
+    payload = {"version": manifest.version,
+               "domains": {name: asdict(info) for name, info in manifest.domains.items()}}
+    tmp.write_text(json.dumps(payload, indent=1))
+    _fsync(tmp)
+    os.replace(tmp, directory / POINTER)
+    _fsync_dir(directory)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make renames in ``directory`` durable (a crash after it cannot undo them)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class ReaderLimits:
+    """DuckDB limits of one app process's snapshot connection (several workers share the RAM)."""
+
+    memory_limit: str = "1GB"
+    threads: int = 2
 
 
 class SnapshotReader:
-    """Thread-safe, read-only access to the current snapshot for a long-lived app process.
+    """Thread-safe, read-only access to the current snapshots for a long-lived app process.
 
-    Each request calls ``cursor()``; when ``CURRENT`` has moved, the next cursor comes from the
-    new file while cursors already handed out keep reading the old one until they close.
+    Each request calls ``cursor()``; when ``CURRENT`` has moved, the next cursor comes from a
+    new connection over the new files, while cursors already handed out keep reading the old
+    ones until they close. A file named by ``CURRENT`` that cannot be opened (pruned between
+    reading the manifest and attaching it, by a publisher much faster than this reader) is
+    retried on the next request; the previous connection keeps serving meanwhile.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, limits: ReaderLimits | None = None) -> None:
         self.directory = directory
+        self.limits = limits or ReaderLimits()
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
-        self._info: SnapshotInfo | None = None
+        self._manifest: Manifest | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
 
-    def info(self) -> SnapshotInfo | None:
-        """The snapshot now being served (None when nothing is published yet)."""
+    def manifest(self) -> Manifest | None:
+        """What is being served: every domain's snapshot (None before the first publish)."""
         self._refresh()
-        return self._info
+        return self._manifest
+
+    def info(self, domain: str = "prices") -> SnapshotInfo | None:
+        """The snapshot of ``domain`` being served (None when it has none yet)."""
+        manifest = self.manifest()
+        return None if manifest is None else manifest.domains.get(domain)
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only cursor over the current snapshot.
+        """A read-only cursor over the current snapshots of every domain.
 
         Raises:
             FileNotFoundError: no snapshot has been published yet.
@@ -163,41 +308,43 @@ class SnapshotReader:
         with self._lock:
             if stamp == self._stamp:
                 return
-            info = current(self.directory)
-            if info is None:
+            manifest = read_manifest(self.directory)
+            if manifest is None:
                 return
-            if self._info is None or info.version != self._info.version:
+            if self._manifest is None or manifest.version != self._manifest.version:
                 try:
-                    self._con = duckdb.connect(str(self.directory / info.file), read_only=True)
-                except duckdb.IOException:
+                    self._con = self._open(manifest)
+                except (duckdb.IOException, duckdb.BinderException, FileNotFoundError):
                     return  # pruned by a faster publisher: keep serving, re-read next time
-                self._info = info
+                self._manifest = manifest
             self._stamp = stamp
 
+    def _open(self, manifest: Manifest) -> duckdb.DuckDBPyConnection:
+        """An in-memory connection with each domain's file attached and a view per table."""
+        con = duckdb.connect(":memory:", config={
+            "memory_limit": self.limits.memory_limit, "threads": self.limits.threads})
+        try:
+            views: dict[str, str] = {}
+            for name, info in sorted(manifest.domains.items()):
+                path = self.directory / info.file
+                if not IDENTIFIER.match(name) or not _FILE.match(info.file):
+                    raise duckdb.BinderException(f"manifest names a bad snapshot {info.file!r}")
+                if not path.exists():
+                    raise FileNotFoundError(path)
+                con.execute(f"ATTACH ? AS {name} (READ_ONLY)", [str(path)])
+                tables = con.execute(
+                    "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ?"
+                    " AND NOT (schema_name = 'meta' AND table_name = 'snapshot')",
+                    [name]).fetchall()
+                for schema, table in tables:
+                    if IDENTIFIER.match(schema) and IDENTIFIER.match(table):
+                        views[f"{schema}.{table}"] = f"{name}.{schema}.{table}"
+            for schema in sorted({v.split(".")[0] for v in views}):
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            for view, source in sorted(views.items()):
+                con.execute(f"CREATE VIEW {view} AS SELECT * FROM {source}")  # noqa: S608
+        except BaseException:
+            con.close()
+            raise
+        return con
 
-def _write_pointer(directory: Path, info: SnapshotInfo) -> None:
-    tmp = directory / f".{POINTER}.{info.version}.tmp"
-    tmp.write_text(json.dumps(asdict(info)))
-    _fsync(tmp)
-    os.replace(tmp, directory / POINTER)
-
-
-def _prune(directory: Path, keep: int) -> None:
-    """Delete all but the newest ``keep`` snapshots, and partial files of runs that died."""
-    files = sorted(directory.glob("snapshot-*.duckdb"))
-    for old in files[:-keep]:
-        old.unlink(missing_ok=True)
-        old.with_name(old.name + ".wal").unlink(missing_ok=True)
-    stale = time.time() - STALE_PARTIAL_S
-    for partial in directory.glob(".snapshot-*.partial*"):
-        with contextlib.suppress(FileNotFoundError):
-            if partial.stat().st_mtime < stale:
-                partial.unlink()
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 CHARTS = ("candlestick", "line")
 WINDOWS = (21, 63, 126)
 MAX_SYMBOLS = 10
+MAX_REQUESTED = 200
+"""Distinct symbols read from one request; the rest are ignored (and the user told so)."""
 DEFAULT_DAYS = 365
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
@@ -49,16 +51,25 @@ def _one(value: object) -> object:
     return value
 
 
-def split_symbols(value: object) -> list[str]:
-    """``"aapl, MSFT"`` or ``["AAPL", "MSFT"]`` -> ``["AAPL", "MSFT"]`` (order kept, no repeats)."""
+def split_symbols(value: object, *, limit: int = MAX_REQUESTED) -> tuple[list[str], bool]:
+    """``"aapl, MSFT"`` or ``["AAPL", "MSFT"]`` -> ``["AAPL", "MSFT"]`` (order kept, no repeats).
+
+    Reads at most ``limit`` distinct symbols, in linear time, and stops there.
+
+    Returns:
+        The symbols, and whether more distinct symbols were given than were read.
+    """
     parts = value if isinstance(value, list | tuple) else [value]
-    out: list[str] = []
+    seen: dict[str, None] = {}
     for part in parts:
         for item in str(part or "").split(","):
             item = item.strip().upper()
-            if item and item not in out:
-                out.append(item)
-    return out
+            if not item or item in seen:
+                continue
+            if len(seen) == limit:
+                return list(seen), True
+            seen[item] = None
+    return list(seen), False
 
 
 def parse_date(value: object) -> date | None:
@@ -117,7 +128,9 @@ def parse_state(
     """
     problems: list[str] = []
     by_upper = {s.upper(): s for s in known}
-    requested = split_symbols(raw.get("symbols"))
+    requested, cut = split_symbols(raw.get("symbols"))
+    if cut:
+        problems.append(f"Only the first {MAX_REQUESTED} distinct symbols given were read.")
     symbols = [by_upper[s] for s in requested if s in by_upper]
     unknown = [s for s in requested if s not in by_upper]
     if unknown:

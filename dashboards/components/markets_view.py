@@ -17,17 +17,16 @@ from dashboards import data
 from dashboards.components.common import caption, provenance
 from dashboards.components.markets_state import CHARTS, WINDOWS, MarketsState
 from dashboards.components.tables import stats_table, view_stats
-from dashboards.figures import (
-    Figure,
+from dashboards.figures import Figure, price_figure, returns_histogram, volatility_figure, wide
+from models import clock
+from models.returns import (
+    CALENDAR_DAYS_PER_YEAR,
+    TRADING_DAYS_PER_YEAR,
     first_common_date,
     periods_per_year,
-    price_figure,
     rebase,
-    returns_histogram,
     rolling_volatility,
-    volatility_figure,
 )
-from models import clock
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,7 @@ def shown_prices(state: MarketsState) -> pd.DataFrame:
     """
     prices = data.price_history(state.symbols, state.start, state.end)
     if len(state.symbols) > 1 and not prices.empty:
-        base = first_common_date(prices)
+        base = first_common_date(wide(prices, "adj_close"))
         prices = prices.iloc[0:0] if base is None else prices[prices["date"] >= base]
     return prices
 
@@ -141,7 +140,7 @@ def render(state: MarketsState, catalog: Catalog) -> Rendered:
     prices = shown_prices(state)
     lead = timedelta(days=2 * state.window + 14)  # enough earlier bars to fill the window
     rets = data.returns(state.symbols, state.start - lead, state.end)
-    where = provenance(prices["source"].unique(), prices["ingested_at"].max(), info)
+    where = provenance(prices["source"].unique(), prices["fetched_at"].max(), info)
     span = (f"{prices['date'].min():%Y-%m-%d} → {prices['date'].max():%Y-%m-%d}"
             if not prices.empty else f"{state.start} → {state.end}")
     multi = len(state.symbols) > 1
@@ -161,8 +160,10 @@ def render(state: MarketsState, catalog: Catalog) -> Rendered:
                 f"dividend-adjusted, {span}; volume as traded")
     what += f"{', log scale' if state.log else ''} ({len(prices):,} bars)."
     in_range = rets[rets["date"] >= pd.Timestamp(state.start)]
-    vol = rolling_volatility(rets, window=state.window, periods=catalog.periods)
-    if not vol.empty:
+    vol = pd.DataFrame()
+    if not rets.empty:
+        log_ret = wide(rets, "log_ret")
+        vol = rolling_volatility(log_ret, state.window, catalog.periods)
         vol = vol.loc[pd.Timestamp(state.start):]
     return Rendered(
         price=price,
@@ -173,8 +174,9 @@ def render(state: MarketsState, catalog: Catalog) -> Rendered:
             "distributions with the same mean and standard deviation.", where),
         volatility=volatility_figure(vol, window=state.window),
         volatility_caption=caption(
-            f"Standard deviation of daily log returns over a rolling {state.window}-bar window, "
-            "annualised by √252 (exchange calendars) or √365 (24/7 crypto).", where),
+            f"Standard deviation (ddof=1) of daily log returns over a rolling {state.window}-bar "
+            f"window, annualised by √{TRADING_DAYS_PER_YEAR} (exchange calendars) or "
+            f"√{CALENDAR_DAYS_PER_YEAR} (24/7 crypto).", where),
         stats=stats_table(view_stats(prices, catalog.periods), catalog.names),
         notes=notes,
     )
@@ -184,11 +186,11 @@ def csv_frame(state: MarketsState) -> pd.DataFrame:
     """``shown_prices`` as exported: dates as text, plus ``rebased`` when comparing symbols."""
     prices = shown_prices(state)
     if len(state.symbols) > 1 and not prices.empty:
-        wide = rebase(prices)
-        long = wide.stack().rename("rebased").reset_index()
+        rebased = rebase(wide(prices, "adj_close"))
+        long = rebased.stack().rename("rebased").reset_index()
         prices = prices.merge(long, on=["symbol", "date"], how="left")
     return prices.assign(date=prices["date"].dt.strftime("%Y-%m-%d"),
-                         ingested_at=prices["ingested_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+                         fetched_at=prices["fetched_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def csv_download(state: MarketsState) -> dict[str, Any]:

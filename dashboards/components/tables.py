@@ -7,11 +7,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
-import numpy as np
 import pandas as pd
 from dash import dcc, html
 
 from dashboards.components.common import fmt_date, fmt_pct, fmt_time
+from dashboards.figures import wide
+from models.returns import log_returns, max_drawdown, total_return, volatility
 
 MARKETS_PATH = "/markets"
 
@@ -62,7 +63,7 @@ def freshness_table(as_of: pd.DataFrame) -> dbc.Table:
         html.Tr([
             html.Td(str(r.source)), html.Td(str(r.asset_class)),
             html.Td(fmt_date(r.latest_date), className="text-end"),
-            html.Td(fmt_time(r.latest_ingested_at), className="text-end"),
+            html.Td(fmt_time(r.latest_fetched_at), className="text-end"),
             html.Td(f"{r.symbols:,}", className="text-end"),
             html.Td(f"{r.bars:,}", className="text-end"),
         ])
@@ -72,22 +73,31 @@ def freshness_table(as_of: pd.DataFrame) -> dbc.Table:
     return _table(header, body, numeric_from=2)
 
 
-def view_stats(
-    prices: pd.DataFrame, periods: Mapping[str, int]
-) -> pd.DataFrame:
-    """Per symbol over the shown bars: first/last date, last adjusted close, total return,
-    annualised volatility of daily log returns, maximum drawdown and bar count."""
-    out = []
-    for symbol, rows in prices.groupby("symbol", sort=False):
-        adj = rows["adj_close"].to_numpy()
-        log_ret = np.diff(np.log(adj))
-        scale = np.sqrt(periods.get(str(symbol), 252))
-        vol = log_ret.std(ddof=1) * scale if len(log_ret) > 1 else np.nan
-        drawdown = (adj / np.maximum.accumulate(adj) - 1.0).min()
-        out.append({"symbol": symbol, "first": rows["date"].iloc[0], "last": rows["date"].iloc[-1],
-                    "close": adj[-1], "total_return": adj[-1] / adj[0] - 1.0, "volatility": vol,
-                    "max_drawdown": drawdown, "bars": len(adj)})
-    return pd.DataFrame(out)
+def view_stats(prices: pd.DataFrame, periods: Mapping[str, int]) -> pd.DataFrame:
+    """Per symbol over the shown ``price_history`` rows (definitions in ``models.returns``).
+
+    Args:
+        prices: long rows with symbol, date and adj_close.
+        periods: bars per year per symbol (``models.returns.periods_per_year``).
+
+    Returns:
+        One row per symbol, in order of appearance: symbol, first and last date, last adjusted
+        close, total return, annualised volatility of daily log returns, maximum drawdown and
+        bar count.
+    """
+    columns = ["symbol", "first", "last", "close", "total_return", "volatility",
+               "max_drawdown", "bars"]
+    if prices.empty:
+        return pd.DataFrame(columns=columns)
+    adj = wide(prices, "adj_close")
+    stats = pd.DataFrame({
+        "first": adj.apply(pd.Series.first_valid_index),
+        "last": adj.apply(pd.Series.last_valid_index), "close": adj.ffill().iloc[-1],
+        "total_return": total_return(adj),
+        "volatility": volatility(log_returns(adj), periods),
+        "max_drawdown": max_drawdown(adj), "bars": adj.count(),
+    })
+    return stats.rename_axis("symbol").reset_index()[columns]
 
 
 def stats_table(stats: pd.DataFrame, names: Mapping[str, str]) -> dbc.Table:

@@ -84,7 +84,7 @@ def movers_section(movers: pd.DataFrame, as_of: pd.DataFrame) -> list[dbc.Card]:
             ]),
             caption(f"Daily total return (split- and dividend-adjusted) on each symbol's latest "
                     f"bar, up to {latest}, from marts.returns_daily.",
-                    provenance(sources["source"].unique(), sources["latest_ingested_at"].max(),
+                    provenance(sources["source"].unique(), sources["latest_fetched_at"].max(),
                                info)),
         ]
         if symbols:

@@ -1,8 +1,15 @@
-"""Price assets: the universe, raw and core daily bars, corporate actions, the returns mart."""
+"""Price assets: the universe, fetched and raw bars, corporate actions, core bars, returns.
 
+The fetch and the write are two steps: ``fetched_prices`` talks to the providers outside the
+warehouse writer pool and stages what they returned under the data directory; ``raw_prices``
+then writes it into the warehouse in a short pooled step. A provider that hangs holds no writer.
+"""
+
+import shutil
 import warnings
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -10,9 +17,10 @@ import pandas as pd
 from pydantic import Field
 
 from models import clock
+from models.instruments import Instrument
 from pipelines.metadata import materialized, preview
-from pipelines.prices.fetching import fetch_and_store
-from pipelines.resources import POOL, WarehouseResource
+from pipelines.prices import fetching
+from pipelines.resources import POOL, StagingResource, WarehouseResource
 from pipelines.settings import Settings
 from pipelines.sources.base import PriceSource
 from warehouse import prices
@@ -20,14 +28,24 @@ from warehouse.instruments import replace_instruments
 
 GROUP = "prices"
 OWNERS = ["team:data-eng"]
-FETCH_RETRY = dg.RetryPolicy(
-    max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+
+
+FOLLOW_INPUTS = dg.AutomationCondition.eager().without(
+    dg.AutomationCondition.in_latest_time_window()
 )
+"""Derived assets follow new inputs in any month (a backfill of 2019 too), not only the latest."""
 
 
-class RawPricesConfig(dg.Config):
+class FetchConfig(dg.Config):
     refresh: bool = Field(
         False, description="Refetch every symbol over the whole window, not only missing days."
+    )
+
+
+class StoreConfig(dg.Config):
+    replace: bool = Field(
+        False, description="Let the fetch replace the whole window: stored bars it did not "
+                           "return are deleted (otherwise they are kept, and named).",
     )
 
 
@@ -39,9 +57,8 @@ def window(context: dg.AssetExecutionContext, first_day: date) -> tuple[date, da
         month on its 1st, say): there is nothing to do yet, which is not a failure.
     """
     span = context.partition_time_window
-    yesterday = clock.yesterday()
     start = max(span.start.date(), first_day)
-    end = min((pd.Timestamp(span.end) - pd.Timedelta(days=1)).date(), yesterday)
+    end = min((pd.Timestamp(span.end) - pd.Timedelta(days=1)).date(), clock.yesterday())
     return None if start > end else (start, end)
 
 
@@ -51,37 +68,47 @@ def nothing_to_do(
     check_results: list[dg.AssetCheckResult] | None = None,
 ) -> dg.MaterializeResult:
     """The result of a partition with no complete day: zero rows, and why."""
+    keys = context.partition_key_range
     context.log.info(f"{context.asset_key.to_user_string()}: nothing to do yet (partition "
-                     f"{context.partition_key_range.start}..{context.partition_key_range.end} has "
-                     f"no complete day between {first_day} and {clock.yesterday()})")
+                     f"{keys.start}..{keys.end} has no complete day between {first_day} and "
+                     f"{clock.yesterday()})")
     return dg.MaterializeResult(metadata={"dagster/row_count": 0, "nothing_to_do": True},
                                 check_results=check_results or [])
 
 
-def build_price_assets(
-    settings: Settings,
-    partitions: dg.PartitionsDefinition,
-    fetch_retry: dg.RetryPolicy = FETCH_RETRY,
-) -> list[dg.AssetsDefinition]:
-    """The price assets for this universe, partitioned by ``partitions``.
+def staging_folder(context: dg.AssetExecutionContext, staging: StagingResource) -> Path:
+    """This run's staging folder (a re-execution reads what its original run fetched)."""
+    return Path(staging.path) / (context.run.root_run_id or context.run.run_id)
 
-    Args:
-        fetch_retry: Dagster's retry of the fetching step (the sources retry each call too).
-    """
+
+def build_price_assets(
+    settings: Settings, partitions: dg.PartitionsDefinition
+) -> list[dg.AssetsDefinition]:
+    """The price assets for this universe, partitioned by ``partitions``."""
     warnings.filterwarnings(  # single-run backfills are what we want, beta or not
         "ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning
     )
     universe = settings.instruments()
     first_day = settings.history.start
-    common: dict[str, Any] = {"group_name": GROUP, "owners": OWNERS, "pool": POOL}
+    common: dict[str, Any] = {"group_name": GROUP, "owners": OWNERS}
     daily: dict[str, Any] = {
         **common,
         "partitions_def": partitions,
         "backfill_policy": dg.BackfillPolicy.single_run(),
-        "kinds": {"duckdb"},
     }
 
-    @dg.asset(**common, kinds={"duckdb"}, automation_condition=dg.AutomationCondition.eager())
+    def by_source(
+        equity: PriceSource, crypto: PriceSource
+    ) -> list[tuple[str, PriceSource, list[Instrument]]]:
+        """(resource name, source, its instruments) for each source resource with work."""
+        members = {
+            "equity_prices": (equity, [i for i in universe if i.asset_class != "crypto"]),
+            "crypto_prices": (crypto, [i for i in universe if i.asset_class == "crypto"]),
+        }
+        return [(name, source, m) for name, (source, m) in members.items() if m]
+
+    @dg.asset(**common, pool=POOL, kinds={"duckdb"},
+              automation_condition=dg.AutomationCondition.eager())
     def instruments(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
@@ -96,49 +123,82 @@ def build_price_assets(
             "preview": preview(frame[["symbol", "name", "asset_class", "calendar", "source"]]),
         })
 
-    @dg.asset(
-        **daily,
-        deps=[instruments],
-        retry_policy=fetch_retry,
-        check_specs=[dg.AssetCheckSpec("fetch_complete", asset="raw_prices")],
-    )
-    def raw_prices(
+    @dg.asset(**daily, deps=[instruments], kinds={"python"})
+    def fetched_prices(
         context: dg.AssetExecutionContext,
-        config: RawPricesConfig,
+        config: FetchConfig,
         warehouse: WarehouseResource,
+        staging: StagingResource,
         equity_prices: PriceSource,
         crypto_prices: PriceSource,
     ) -> dg.MaterializeResult:
-        """Daily bars and corporate actions exactly as each source delivered them.
+        """Bars and actions as each provider returned them, staged for the warehouse write.
 
-        Fetches only the sessions each instrument is missing in the window (all of them with
-        ``refresh``). A symbol that fails is logged and named; the others still land.
+        Outside the writer pool: plans with a short read-only look at the warehouse (the
+        sessions each instrument is missing, and bars a failing check asked to refetch), then
+        calls the providers, then stages their answers as Parquet under the data directory.
+        A symbol that fails is named; the others still land.
         """
         span = window(context, first_day)
+        folder = staging_folder(context, staging)
         if span is None:
-            return nothing_to_do(context, first_day, [
-                dg.AssetCheckResult(check_name="fetch_complete", passed=True,
-                                    description="Nothing to fetch yet.")])
+            shutil.rmtree(folder, ignore_errors=True)
+            return nothing_to_do(context, first_day)
         start, end = span
-        sources = [
-            (equity_prices, [i for i in universe if i.asset_class != "crypto"]),
-            (crypto_prices, [i for i in universe if i.asset_class == "crypto"]),
-        ]
-        now = clock.now()
-        with warehouse.connect() as con:
-            outcomes = [
-                fetch_and_store(con, source, members, start=start, end=end,
-                                refresh=config.refresh, run_id=context.run.run_id, now=now,
-                                log=context.log)
-                for source, members in sources
-            ]
-        busy = [o for o in outcomes if o.entries]
-        if busy and all(o.source_down for o in busy):  # Dagster retries the step, then fails
+        sources = by_source(equity_prices, crypto_prices)
+        with warehouse.read() as con:
+            plans = [(name, source, fetching.plan(con, source, members, start=start, end=end,
+                                                  refresh=config.refresh))
+                     for name, source, members in sources]
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        staged = []
+        for name, source, planned in plans:
+            if planned is not None:
+                staged.append(fetching.fetch(source, planned, clock.now(), context.log))
+                fetching.stage(folder, name, staged[-1])
+        if staged and all(s.source_down for s in staged):
             raise dg.Failure(
                 "every source that had work failed as a whole; nothing was fetched",
-                metadata={"errors": sorted({e.message or "" for o in busy for e in o.failures})},
+                metadata={"errors": sorted({f.reason for s in staged for f in s.failures})},
             )
+        return materialized(context, {
+            "dagster/row_count": sum(len(s.prices) for s in staged),
+            "window": f"{start}..{end}",
+            "fetches": [f"{s.source}: {len(s.symbols)} symbols {s.start}..{s.end}"
+                        for s in staged] or ["nothing missing"],
+            "failed": [str(f) for s in staged for f in s.failures],
+        })
+
+    @dg.asset(**daily, pool=POOL, kinds={"duckdb"}, deps=[fetched_prices],
+              check_specs=[dg.AssetCheckSpec("fetch_complete", asset="raw_prices")])
+    def raw_prices(
+        context: dg.AssetExecutionContext,
+        config: StoreConfig,
+        warehouse: WarehouseResource,
+        staging: StagingResource,
+    ) -> dg.MaterializeResult:
+        """Daily bars and corporate actions exactly as each source delivered them.
+
+        Writes this run's staged fetches into the raw layer and ``meta.ingest_log`` in one
+        short step. A refetch that returned fewer bars than are stored keeps the stored ones
+        and names them, unless the run asks to ``replace``.
+        """
+        span = window(context, first_day)
+        folder = staging_folder(context, staging)
+        complete = dg.AssetCheckResult(check_name="fetch_complete", passed=True,
+                                       description="Nothing needed fetching.")
+        if span is None:
+            return nothing_to_do(context, first_day, [complete])
+        start, end = span
+        staged = fetching.staged_fetches(folder) if folder.exists() else []
+        with warehouse.connect() as con:
+            outcomes = [fetching.store(con, s, run_id=context.run.run_id,
+                                       replace=config.replace, log=context.log)
+                        for s in staged]
+        shutil.rmtree(folder, ignore_errors=True)
         failures = [e for o in outcomes for e in o.failures]
+        kept = {s: n for o in outcomes for s, n in o.kept.items()}
         return materialized(
             context,
             {
@@ -147,6 +207,7 @@ def build_price_assets(
                 "symbols_fetched": sum(len(o.entries) for o in outcomes) - len(failures),
                 "failed": [f"{e.source}:{e.symbol} {e.start}..{e.end}: {e.message}"
                            for e in failures],
+                "kept_stored_bars": kept,
             },
             [
                 dg.AssetCheckResult(
@@ -154,7 +215,12 @@ def build_price_assets(
                     passed=not failures,
                     severity=dg.AssetCheckSeverity.WARN,
                     description="Every symbol that needed data was fetched.",
-                    metadata={"failed_symbols": sorted({e.symbol for e in failures})},
+                    metadata={
+                        "failed_symbols": sorted({e.symbol for e in failures}),
+                        "found": dg.MetadataValue.json(
+                            [{"symbol": e.symbol, "date": f"{e.start}..{e.end}",
+                              "reason": e.message} for e in failures[:10]]),
+                    },
                 )
             ],
         )
@@ -164,8 +230,8 @@ def build_price_assets(
     ) -> dg.AssetsDefinition:
         """A partitioned asset rebuilt from its inputs: ``refresh`` writes, returns metadata."""
 
-        @dg.asset(**daily, name=name, description=description, deps=deps,
-                  automation_condition=dg.AutomationCondition.eager())
+        @dg.asset(**daily, pool=POOL, kinds={"duckdb"}, name=name, description=description,
+                  deps=deps, automation_condition=FOLLOW_INPUTS)
         def _asset(
             context: dg.AssetExecutionContext, warehouse: WarehouseResource
         ) -> dg.MaterializeResult:
@@ -174,8 +240,7 @@ def build_price_assets(
                 return nothing_to_do(context, first_day)
             start, end = span
             with warehouse.connect() as con:
-                facts = refresh(con, start=start, end=end, run_id=context.run.run_id,
-                                ingested_at=clock.now())
+                facts = refresh(con, start=start, end=end)
                 sample = prices.window_preview(con, name, start, end)
             return materialized(
                 context, {**facts, "window": f"{start}..{end}", "preview": preview(sample)}
@@ -197,8 +262,8 @@ def build_price_assets(
     prices_daily = derived(
         "prices_daily",
         "Clean daily bars per symbol with FinScope's split- and dividend-adjusted close.\n\n"
-        "Raw bars without a positive close are rejected (counted); a new ex-date re-adjusts "
-        "that symbol's history.",
+        "Raw bars without a positive close are rejected (counted). A symbol whose actions "
+        "changed in any way (added, removed, corrected) has its whole history re-adjusted.",
         [raw_prices, corporate_actions],
         core_prices,
     )
@@ -206,7 +271,8 @@ def build_price_assets(
         "returns_daily",
         "Daily simple and log total returns per symbol, from the adjusted close.",
         [prices_daily],
-        lambda con, ingested_at, **w: {"dagster/row_count": prices.refresh_returns(con, **w)},
+        lambda con, **w: {"dagster/row_count": prices.refresh_returns(con, **w)},
     )
 
-    return [instruments, raw_prices, corporate_actions, prices_daily, returns_daily]
+    return [instruments, fetched_prices, raw_prices, corporate_actions, prices_daily,
+            returns_daily]

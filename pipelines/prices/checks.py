@@ -1,8 +1,14 @@
-"""Asset checks on the price tables. ERROR checks block the serving snapshot in the same run."""
+"""Asset checks on the price tables. ERROR checks block the prices snapshot in the same run.
 
-from __future__ import annotations
+A blocking check that finds bad bars also asks for them to be fetched again
+(``meta.refetch``), so that once the source is fixed a plain build repairs them. Every result
+carries ``found``: the first violations as JSON (symbol, date and the offending values), which
+``finscope build`` prints.
+"""
+
 
 from datetime import timedelta
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -10,7 +16,7 @@ import pandas as pd
 from models import clock
 from models.calendars import sessions
 from pipelines.resources import POOL, WarehouseResource
-from warehouse import checks
+from warehouse import checks, prices
 
 STALE_AFTER_SESSIONS = 3
 """A symbol whose last bar is this many sessions behind its calendar's last session is stale."""
@@ -20,7 +26,24 @@ MAX_DAILY_RATIO = 10.0
 ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
 
 
-def _result(found: checks.Violations, severity: dg.AssetCheckSeverity, what: str):
+def _plain(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 6)
+    return value.item() if hasattr(value, "item") else value
+
+
+def found_json(sample: pd.DataFrame) -> list[dict[str, Any]]:
+    """The sample rows of a result as plain JSON objects."""
+    return [{str(k): _plain(v) for k, v in row.items()} for row in sample.to_dict("records")]
+
+
+def result(found: checks.Violations, severity: dg.AssetCheckSeverity, what: str
+           ) -> dg.AssetCheckResult:
+    """A check result with the count, a markdown sample and ``found`` (JSON) of ``found``."""
     return dg.AssetCheckResult(
         passed=found.passed,
         severity=severity,
@@ -30,35 +53,49 @@ def _result(found: checks.Violations, severity: dg.AssetCheckSeverity, what: str
             "sample": dg.MetadataValue.md(
                 found.sample.to_markdown(index=False) if found.count else "_none_"
             ),
+            "found": dg.MetadataValue.json(found_json(found.sample)),
         },
     )
 
 
-def unique_keys_check(asset: str, table: str) -> dg.AssetChecksDefinition:
-    """A blocking check that ``table``'s logical key is unique."""
-
-    @dg.asset_check(asset=asset, name="unique_keys", blocking=True, pool=POOL,
-                    description=f"Each key of {table} appears once.")
-    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        with warehouse.connect() as con:
-            return _result(checks.duplicate_keys(con, table), ERROR, "duplicate keys")
-
-    return _check
+def _blocking(context: dg.AssetCheckExecutionContext, con: Any, found: checks.Violations,
+              what: str, name: str) -> dg.AssetCheckResult:
+    """An ERROR result; the bars it names are queued to be fetched again."""
+    if not found.passed and found.bars is not None:
+        prices.request_refetch(con, found.bars, reason=name,
+                               run_id=context.op_execution_context.run_id,
+                               now=clock.now())
+    return result(found, ERROR, what)
 
 
 @dg.asset_check(asset="prices_daily", blocking=True, pool=POOL,
                 description="low <= open, close <= high; positive prices; volume >= 0.")
-def ohlc_consistent(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def ohlc_consistent(context: dg.AssetCheckExecutionContext,
+                    warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect() as con:
-        return _result(checks.ohlc_violations(con), ERROR, "inconsistent OHLC bars")
+        return _blocking(context, con, checks.ohlc_violations(con), "inconsistent OHLC bars",
+                         "ohlc_consistent")
 
 
 @dg.asset_check(asset="prices_daily", blocking=True, pool=POOL,
                 description=f"No adjusted close moves more than {MAX_DAILY_RATIO:g}x in a day.")
-def no_implausible_jumps(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def no_implausible_jumps(context: dg.AssetCheckExecutionContext,
+                         warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect() as con:
         found = checks.implausible_jumps(con, MAX_DAILY_RATIO)
-    return _result(found, ERROR, "implausible day-over-day jumps")
+        return _blocking(context, con, found, "implausible day-over-day jumps",
+                         "no_implausible_jumps")
+
+
+@dg.asset_check(asset="corporate_actions", blocking=True, pool=POOL,
+                description="Every dividend is below the previous close (else it cannot be "
+                            "applied to adj_close and is almost surely a data error).")
+def dividends_below_close(context: dg.AssetCheckExecutionContext,
+                          warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.connect() as con:
+        found = checks.dividends_at_or_above_close(con)
+        return _blocking(context, con, found, "dividends at or above the previous close",
+                         "dividends_below_close")
 
 
 @dg.asset_check(asset="prices_daily", pool=POOL,
@@ -68,7 +105,7 @@ def no_calendar_gaps(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect() as con:
         spans = checks.last_dates(con)
         if spans.empty:
-            return _result(checks.Violations(0, spans), WARN, "missing sessions")
+            return result(checks.Violations(0, spans), WARN, "missing sessions")
         expected = pd.concat(
             [
                 pd.DataFrame({"calendar": cal, "date": sessions(cal, g.first_date.min(),
@@ -76,7 +113,7 @@ def no_calendar_gaps(warehouse: WarehouseResource) -> dg.AssetCheckResult:
                 for cal, g in spans.groupby("calendar")
             ]
         )
-        return _result(checks.calendar_gaps(con, expected), WARN, "missing sessions")
+        return result(checks.calendar_gaps(con, expected), WARN, "missing sessions")
 
 
 @dg.asset_check(asset="prices_daily", pool=POOL,
@@ -94,17 +131,10 @@ def not_stale(warehouse: WarehouseResource) -> dg.AssetCheckResult:
             stale.append({"symbol": row.symbol, "last_date": row.last_date,
                           "expected_by": due.date()})
     found = checks.Violations(len(stale), pd.DataFrame(stale))
-    return _result(found, WARN, "stale symbols")
+    return result(found, WARN, "stale symbols")
 
 
 def price_checks() -> list[dg.AssetChecksDefinition]:
-    """Every check on the price assets."""
-    return [
-        unique_keys_check("prices_daily", "core.prices_daily"),
-        unique_keys_check("returns_daily", "marts.returns_daily"),
-        unique_keys_check("corporate_actions", "core.corporate_actions"),
-        ohlc_consistent,
-        no_implausible_jumps,
-        no_calendar_gaps,
-        not_stale,
-    ]
+    """The price domain's own checks (the key checks come from the serving registry)."""
+    return [ohlc_consistent, no_implausible_jumps, dividends_below_close, no_calendar_gaps,
+            not_stale]

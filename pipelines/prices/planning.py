@@ -32,6 +32,7 @@ def plan_fetch(
     end: date,
     *,
     refresh: bool = False,
+    forced: pd.DataFrame | None = None,
 ) -> FetchPlan | None:
     """The smallest window covering every session of ``start..end`` not in ``present``.
 
@@ -40,6 +41,7 @@ def plan_fetch(
         present: (symbol, date) already stored in core.prices_daily.
         start, end: the partition window.
         refresh: fetch the whole window for every instrument, stored or not.
+        forced: (symbol, date) to fetch although stored (bars a failing check named).
 
     Returns:
         None when nothing is missing, else the instruments with a gap and the window to fetch.
@@ -47,12 +49,14 @@ def plan_fetch(
     if refresh:
         return FetchPlan(tuple(instruments), start, end) if instruments else None
     stored = pd.to_datetime(present["date"]).groupby(present["symbol"]).agg(set)
+    again = (pd.Series(dtype=object) if forced is None or forced.empty
+             else pd.to_datetime(forced["date"]).groupby(forced["symbol"]).agg(set))
     wanted: list[Instrument] = []
     lo: pd.Timestamp | None = None
     hi: pd.Timestamp | None = None
     for instrument in instruments:
         expected = sessions(instrument.calendar, start, end)
-        have = stored.get(instrument.symbol, set())
+        have = stored.get(instrument.symbol, set()) - again.get(instrument.symbol, set())
         missing = [d for d in expected if d not in have] if have else list(expected)
         if missing:
             wanted.append(instrument)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -35,10 +36,11 @@ from pipelines.sources.base import (
     SymbolFailure,
     empty_prices,
 )
+from pipelines.sources.deadline import Deadline, DeadlineExceeded
+from pipelines.sources.http import HOSTS
 from pipelines.sources.live import LiveSource
 from pipelines.sources.retry import (
     RETRYABLE_STATUS,
-    Pacer,
     RetryPolicy,
     TransientError,
     retry_after_from_headers,
@@ -147,8 +149,9 @@ class CoinGeckoSource(LiveSource):
         default="demo", description="'demo': public API, key optional; 'pro': paid, key needed."
     )
     vs_currency: str = Field(default="usd", description="Quote currency of prices/volumes.")
-    min_interval_s: float = Field(default=2.5, description="Pause between calls (~30/min).")
-    timeout_s: float = Field(default=30.0, description="Per-request timeout in seconds.")
+    min_interval_s: float = Field(
+        default=2.5, ge=0.0, le=300.0, description="Least seconds between calls (~30/min)."
+    )
 
     @property
     def source_name(self) -> str:
@@ -173,8 +176,8 @@ class CoinGeckoSource(LiveSource):
 
     def fetch(self, instruments: Sequence[Instrument], start: date, end: date) -> PriceBatch:
         """Daily closes for ``start..end``; see the module docstring for the rules."""
-        cg, pacer = self.client(), Pacer(self.min_interval_s, self.clock)
-        policy = self.retry_policy()
+        cg, deadline = self.client(), self.start_deadline()
+        policy = self.retry_policy(deadline)
         history = None if self.plan == "pro" else WINDOW_DAYS
         too_old, windows = plan_windows(start, end, self.clock.now(), history)
         old = f"the {self.plan} plan serves only the last {WINDOW_DAYS} days (pro goes further)"
@@ -189,8 +192,8 @@ class CoinGeckoSource(LiveSource):
                 failures.append(SymbolFailure(self.source_name, inst.symbol, *too_old, old))
             for first, last in windows:
                 try:
-                    daily = self._window(cg, pacer, policy, inst.coingecko_id, first, last)
-                except (TransientError, ValueError) as exc:
+                    daily = self._window(cg, deadline, policy, inst.coingecko_id, first, last)
+                except (TransientError, ValueError, DeadlineExceeded) as exc:
                     span = (first, windows[-1][1])  # the rest of the window is not fetched
                     failures.append(SymbolFailure(self.source_name, inst.symbol, *span, str(exc)))
                     break
@@ -209,12 +212,20 @@ class CoinGeckoSource(LiveSource):
         )
 
     def _window(
-        self, cg: CoinGeckoAPI, pacer: Pacer, policy: RetryPolicy, coin: str, a: date, b: date
+        self, cg: CoinGeckoAPI, deadline: Deadline, policy: RetryPolicy, coin: str, a: date, b: date
     ) -> pd.DataFrame:
-        """One ``market_chart/range`` request for days ``a..b``, retried, parsed."""
+        """One ``market_chart/range`` request for days ``a..b``: paced, retried, parsed.
+
+        Raises:
+            TransientError: retries spent on timeouts, connection errors, 429/5xx.
+            ValueError: a 4xx or a garbled answer (not retried).
+            DeadlineExceeded: the fetch's deadline was reached (the request was not made).
+        """
+        host = urlsplit(cg.api_base_url).netloc
 
         def attempt() -> Any:
-            pacer.wait()
+            HOSTS.wait(host, self.min_interval_s, self.clock, deadline)
+            cg.request_timeout = min(self.timeout_s, deadline.remaining())
             frm, to = _midnight(a), _midnight(b + timedelta(days=1)) + SLACK_S
             try:
                 return cg.get_coin_market_chart_range_by_id(coin, self.vs_currency, frm, to)

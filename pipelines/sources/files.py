@@ -7,6 +7,7 @@ are matched case-insensitively; other columns are ignored.
 | column     | required | meaning                                                              |
 |------------|----------|----------------------------------------------------------------------|
 | `date`     | yes      | session date `YYYY-MM-DD`, unique (Parquet: date or naive midnight)  |
+|            |          | between 1900-01-01 and 2199-12-31                                    |
 | `open`     | yes      | as-traded open, > 0; the cell may be empty                           |
 | `high`     | yes      | as-traded high, > 0, not below `low`; the cell may be empty          |
 | `low`      | yes      | as-traded low, > 0; the cell may be empty                            |
@@ -56,6 +57,9 @@ REQUIRED = ("date", "open", "high", "low", "close", "volume")
 NUMBERS = ("open", "high", "low", "close", "volume", "dividend", "split")
 FILLED = ("close", "volume")  # cells that may not be empty
 PRICES = ("open", "high", "low", "close")
+FIRST_DAY, LAST_DAY = pd.Timestamp("1900-01-01"), pd.Timestamp("2199-12-31")
+"""The dates a price file may hold: earlier or later is a typo (and past 2262 pandas cannot
+represent the day at all)."""
 
 
 class PriceFileError(ValueError):
@@ -121,6 +125,9 @@ def read_price_file(path: Path, symbol: str) -> tuple[pd.DataFrame, pd.DataFrame
 
     days, bad_dates = _dates(raw["date"])
     check(bad_dates, "date", "{value!r} is not an ISO date (YYYY-MM-DD)")
+    absurd = ~bad_dates & np.asarray((days < FIRST_DAY) | (days > LAST_DAY))
+    span = f"{FIRST_DAY:%Y-%m-%d}..{LAST_DAY:%Y-%m-%d}"
+    check(absurd, "date", f"{{value!r}} is outside the supported dates {span}")
     values: dict[str, np.ndarray] = {}
     for name in [c for c in NUMBERS if c in raw.columns]:
         values[name], empty, unparseable = _numbers(raw[name])

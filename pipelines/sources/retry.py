@@ -1,10 +1,15 @@
 """The one retry policy for external I/O: bounded attempts, exponential backoff with jitter.
 
 Transient failures (timeouts, dropped connections, HTTP 408/429/5xx, or an explicit
-``TransientError``) are retried; anything else fails at once. When the provider says how long
-to wait (``Retry-After``, in seconds or as an HTTP date) the wait is
+``TransientError``) are retried; anything else fails at once. Local faults (disk full, quota,
+permission denied, read-only filesystem: ``is_local_fault``) are never transient, even when a
+library reports them as the ``OSError`` it also uses for network trouble. When the provider
+says how long to wait (``Retry-After``, in seconds or as an HTTP date) the wait is
 ``max(retry_after, backoff)``; a ``Retry-After`` longer than ``max_retry_after_s`` stops the
 retries instead of stalling a run.
+
+A ``Deadline`` bounds a whole fetch: once spent, no further attempt is made and no wait that
+would outlast it is started; ``DeadlineExceeded`` (never retried) says so.
 
 Time is injectable: ``RetryPolicy.sleep`` and ``Clock`` (``now``/``monotonic``/``sleep``) let
 tests run without sleeping::
@@ -15,6 +20,7 @@ tests run without sleeping::
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import random
@@ -30,8 +36,18 @@ import tenacity
 
 from models import clock as utc_clock
 from models.clock import Clock
+from pipelines.sources.deadline import Deadline, DeadlineExceeded
 
-__all__ = ["Clock", "Pacer", "RetryPolicy", "TransientError", "is_transient", "parse_retry_after"]
+__all__ = [
+    "Clock",
+    "Deadline",
+    "DeadlineExceeded",
+    "RetryPolicy",
+    "TransientError",
+    "is_local_fault",
+    "is_transient",
+    "parse_retry_after",
+]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -40,6 +56,10 @@ logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUS: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
 """HTTP statuses worth another attempt."""
+LOCAL_FAULT_ERRNOS: frozenset[int] = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
+)
+"""``OSError`` numbers of this machine's faults (disk full, quota, permission, read-only)."""
 
 
 class TransientError(RuntimeError):
@@ -86,8 +106,26 @@ def retry_after_from_headers(headers: Mapping[str, str] | None) -> float | None:
     return parse_retry_after(value)
 
 
+def is_local_fault(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is this machine's fault: disk full, quota, permission
+    denied, read-only filesystem. Retrying cannot help; the whole fetch should stop."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # libraries wrap; follow a few causes, never a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno in LOCAL_FAULT_ERRNOS:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def is_transient(exc: BaseException) -> bool:
-    """Whether ``exc`` is worth another attempt (timeout, connection, HTTP 408/429/5xx)."""
+    """Whether ``exc`` is worth another attempt (timeout, connection, HTTP 408/429/5xx).
+
+    Never a ``DeadlineExceeded`` or a local fault (``is_local_fault``).
+    """
+    if isinstance(exc, DeadlineExceeded) or is_local_fault(exc):
+        return False
     if isinstance(exc, TransientError | TimeoutError | ConnectionError):
         return True
     if isinstance(exc, requests.Timeout | requests.ConnectionError):
@@ -118,6 +156,8 @@ class RetryPolicy:
         max_retry_after_s: a ``Retry-After`` longer than this stops retrying.
         sleep: how to wait (``time.sleep``; tests pass a recorder).
         retry_if: which exceptions are retried (default ``is_transient``).
+        deadline: the fetch's total budget: no attempt starts once it is spent, and no wait
+            that would outlast it is started (``DeadlineExceeded`` is raised instead).
     """
 
     attempts: int = 4
@@ -128,6 +168,7 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep
     retry_if: Callable[[BaseException], bool] = is_transient
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+    deadline: Deadline | None = None
 
     def backoff_s(self, failures: int) -> float:
         """The wait after ``failures`` consecutive failures, before any ``Retry-After``."""
@@ -166,17 +207,39 @@ class RetryPolicy:
             What ``fn`` returns.
 
         Raises:
+            DeadlineExceeded: the deadline was spent before an attempt, or the next wait would
+                outlast it (chained to the last failure).
             The last exception once attempts are exhausted, at once if it is not transient.
         """
+        deadline = self.deadline
+        if deadline is not None:
+            deadline.check("no attempt made")
+        out_of_time = False
+
+        def stop(state: tenacity.RetryCallState) -> bool:
+            nonlocal out_of_time
+            if self._stop(state):
+                return True
+            # tenacity computes the wait before asking whether to stop
+            out_of_time = deadline is not None and state.upcoming_sleep >= deadline.remaining()
+            return out_of_time
+
         retrying = tenacity.Retrying(
-            stop=self._stop,
+            stop=stop,
             wait=self._wait,
             retry=tenacity.retry_if_exception(self.retry_if),
             sleep=self.sleep,
             before_sleep=self._log,
             reraise=True,
         )
-        return retrying(fn, *args, **kwargs)
+        try:
+            return retrying(fn, *args, **kwargs)
+        except Exception as exc:
+            if out_of_time and deadline is not None:
+                tries = retrying.statistics.get("attempt_number", 1)
+                detail = f"after {tries} attempt(s); last error {type(exc).__name__}: {exc}"
+                raise DeadlineExceeded(deadline.message(detail)) from exc
+            raise
 
     def __call__(self, fn: Callable[P, T]) -> Callable[P, T]:
         """Use the policy as a decorator: ``@RetryPolicy(attempts=3)``."""
@@ -186,20 +249,3 @@ class RetryPolicy:
             return self.call(fn, *args, **kwargs)
 
         return wrapped
-
-
-class Pacer:
-    """Keeps at least ``min_interval_s`` between successive calls (client-side rate limit)."""
-
-    def __init__(self, min_interval_s: float, clock: Clock) -> None:
-        self.min_interval_s = min_interval_s
-        self.clock = clock
-        self._last: float | None = None
-
-    def wait(self) -> None:
-        """Sleep until ``min_interval_s`` has passed since the previous ``wait``, then mark."""
-        if self._last is not None:
-            remaining = self.min_interval_s - (self.clock.monotonic() - self._last)
-            if remaining > 0:
-                self.clock.sleep(remaining)
-        self._last = self.clock.monotonic()

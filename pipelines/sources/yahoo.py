@@ -2,7 +2,12 @@
 
 yfinance is asked for raw prices (``auto_adjust=False``) plus actions, one symbol at a time
 (``Instrument.yahoo_id`` or ``symbol``), in batches of ``batch_size`` with ``pause_s`` between
-batches, each request under the shared ``RetryPolicy``.
+batches, each request under the one HTTP policy (``pipelines.sources.http``): retries with
+backoff, pacing per host (``min_interval_s``) and a total ``deadline_s`` per fetch that the batch
+pauses count toward; once it is spent the remaining symbols fail at once, not requested. A
+local fault (disk full, permission denied, read-only filesystem) is not retried: the fetch
+raises ``FetchError`` at once. yfinance's caches (timezones, cookies) live under FinScope's
+data directory (``<data>/cache/yfinance``), never in the home directory.
 
 Yahoo's open/high/low/close, volume and dividend amounts are split-adjusted as of today. They
 are converted back: ``as_traded(d) = yahoo(d) * R(d)`` for prices and dividends and
@@ -20,9 +25,11 @@ empty/garbled answer, timeout, and sessions of ``Instrument.calendar`` without a
 from __future__ import annotations
 
 import functools
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import exchange_calendars as xc
@@ -42,10 +49,34 @@ from pipelines.sources.base import (
     empty_actions,
     empty_prices,
 )
+from pipelines.sources.deadline import Deadline, DeadlineExceeded
+from pipelines.sources.http import HOSTS, FetchError
 from pipelines.sources.live import LiveSource
-from pipelines.sources.retry import RetryPolicy, TransientError
+from pipelines.sources.retry import RetryPolicy, TransientError, is_local_fault
+from warehouse.paths import DataHome
 
 _PRICES = {"Open": "open", "High": "high", "Low": "low", "Close": "close"}
+HOST = "query2.finance.yahoo.com"
+"""The host yfinance's history requests go to: the key of Yahoo's pacing."""
+_cache_lock = threading.Lock()
+_cache_dir: Path | None = None
+
+
+def use_data_home_cache() -> Path:
+    """Point yfinance's caches (timezones, cookies, ISINs) at ``<data>/cache/yfinance``.
+
+    The data directory is read now, not at import; yfinance creates the folder on first use.
+
+    Returns:
+        The cache folder.
+    """
+    global _cache_dir
+    target = DataHome.from_env().root / "cache" / "yfinance"
+    with _cache_lock:
+        if target != _cache_dir:
+            yf.set_tz_cache_location(str(target))  # sets all of yfinance's cache folders
+            _cache_dir = target
+    return target
 
 
 def as_traded(history: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -130,9 +161,13 @@ def live_session(metadata: Mapping[str, Any], now: datetime) -> pd.Timestamp | N
 class YahooSource(LiveSource):
     """Live daily bars and corporate actions from Yahoo Finance (yfinance)."""
 
-    batch_size: int = Field(default=20, description="Symbols per batch.")
-    pause_s: float = Field(default=2.0, description="Pause between batches, in seconds.")
-    timeout_s: float = Field(default=20.0, description="Per-request timeout in seconds.")
+    batch_size: int = Field(default=20, ge=1, le=500, description="Symbols per batch.")
+    pause_s: float = Field(
+        default=2.0, ge=0.0, le=300.0, description="Pause between batches, in seconds."
+    )
+    timeout_s: float = Field(
+        default=20.0, gt=0.0, le=300.0, description="Per-request timeout in seconds."
+    )
 
     @property
     def source_name(self) -> str:
@@ -140,22 +175,30 @@ class YahooSource(LiveSource):
 
     def fetch(self, instruments: Sequence[Instrument], start: date, end: date) -> PriceBatch:
         """As-traded bars and actions for ``start..end``; see the module docstring."""
-        policy = self.retry_policy()
+        use_data_home_cache()
+        deadline = self.start_deadline()
+        policy = self.retry_policy(deadline)
         bars, actions = [empty_prices()], [empty_actions()]
         failures: list[SymbolFailure] = []
-        size = max(1, self.batch_size)
-        for first in range(0, len(instruments), size):
-            if first:
-                self.clock.sleep(self.pause_s)
-            for inst in instruments[first : first + size]:
-                try:
-                    got, acts, missing = self._one(inst, start, end, policy)
-                except SourceError as exc:
-                    failures.append(exc.failure)
-                    continue
-                bars.append(got.assign(symbol=inst.symbol))
-                actions.append(acts.assign(symbol=inst.symbol))
-                failures.extend(missing)
+        spent = False
+        for i, inst in enumerate(instruments):
+            if i and i % self.batch_size == 0 and not spent:
+                spent = deadline.remaining() <= self.pause_s
+                if not spent:
+                    self.clock.sleep(self.pause_s)
+            spent = spent or deadline.expired()
+            if spent:
+                reason = deadline.message("not requested")
+                failures.append(SymbolFailure(self.source_name, inst.symbol, start, end, reason))
+                continue
+            try:
+                got, acts, missing = self._one(inst, start, end, policy, deadline)
+            except SourceError as exc:
+                failures.append(exc.failure)
+                continue
+            bars.append(got.assign(symbol=inst.symbol))
+            actions.append(acts.assign(symbol=inst.symbol))
+            failures.extend(missing)
         prices = pd.concat(bars, ignore_index=True)[list(BAR_COLUMNS)]
         acts_all = pd.concat(actions, ignore_index=True)[list(ACTION_COLUMNS)]
         types = {"symbol": object, "date": "datetime64[ns]"}
@@ -166,7 +209,7 @@ class YahooSource(LiveSource):
         )
 
     def _one(
-        self, inst: Instrument, start: date, end: date, policy: RetryPolicy
+        self, inst: Instrument, start: date, end: date, policy: RetryPolicy, deadline: Deadline
     ) -> tuple[pd.DataFrame, pd.DataFrame, list[SymbolFailure]]:
         """One symbol: fetch start..today, convert, cut to the window, check the sessions."""
         ticker_id = inst.yahoo_id or inst.symbol
@@ -177,12 +220,25 @@ class YahooSource(LiveSource):
             return SourceError(self.source_name, inst.symbol, start, end, reason)
 
         ticker = yf.Ticker(ticker_id)
+
+        def attempt() -> pd.DataFrame:
+            HOSTS.wait(HOST, self.min_interval_s, self.clock, deadline)
+            return self._history(ticker, start, until, min(self.timeout_s, deadline.remaining()))
+
         try:
-            history = policy.call(self._history, ticker, start, until)
+            history = policy.call(attempt)
             bars, actions = as_traded(history)
             live = live_session(ticker.history_metadata, now)
+        except DeadlineExceeded as exc:
+            raise failure(f"{ticker_id}: {exc}") from exc
         except Exception as exc:  # yfinance raises many kinds on unknown/garbled answers
-            raise failure(f"{ticker_id}: {type(exc).__name__}: {exc}") from exc
+            why = f"{type(exc).__name__}: {exc}"
+            if is_local_fault(exc):  # the next symbols would hit it too: stop the fetch
+                asked = f"history of {ticker_id} {start}..{end}"
+                raise FetchError(
+                    self.source_name, asked, f"local fault, not retried: {why}"
+                ) from exc
+            raise failure(f"{ticker_id}: {why}") from exc
         lo, hi = pd.Timestamp(start), pd.Timestamp(end)
         bars = bars[bars["date"].between(lo, hi) & (bars["date"] != live)]
         actions = actions[actions["date"].between(lo, hi)]
@@ -201,8 +257,15 @@ class YahooSource(LiveSource):
         )
         return bars, actions, [gap]
 
-    def _history(self, ticker: yf.Ticker, start: date, until: date) -> pd.DataFrame:
-        """yfinance's raw daily history with actions; rate limits and I/O errors are transient."""
+    def _history(
+        self, ticker: yf.Ticker, start: date, until: date, timeout_s: float
+    ) -> pd.DataFrame:
+        """yfinance's raw daily history with actions.
+
+        Raises:
+            TransientError: a rate limit, timeout or connection error (worth a retry).
+            OSError: a local fault (``is_local_fault``), as raised.
+        """
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # raise_errors' deprecation
@@ -212,10 +275,12 @@ class YahooSource(LiveSource):
                     interval="1d",
                     auto_adjust=False,
                     actions=True,
-                    timeout=self.timeout_s,
+                    timeout=timeout_s,
                     raise_errors=True,
                 )
         except YFRateLimitError as exc:
             raise TransientError("Yahoo rate limit (HTTP 429)") from exc
         except OSError as exc:  # timeouts and connection errors (curl_cffi's are OSErrors)
+            if is_local_fault(exc):  # disk full, permission denied: retrying cannot help
+                raise
             raise TransientError(f"{type(exc).__name__}: {exc}") from exc

@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from warehouse.migrate import migrate
+from warehouse.prices import SERVING as PRICES
 from warehouse.prices import refresh_core_actions, refresh_core_prices, refresh_returns, replace_raw
 from warehouse.snapshot import publish
 
@@ -105,12 +106,9 @@ def build_warehouse(con: duckdb.DuckDBPyConnection, market: Market, start: date,
         acts = market.actions[market.actions["symbol"].isin(symbols)]
         replace_raw(con, prices, acts, symbols=list(symbols), start=start, end=end, source=source,
                     fetched_at=fetched_at, run_id=RUN_ID)
-    refresh_core_actions(con, start=start, end=end, run_id=RUN_ID, ingested_at=FETCHED["sample"])
-    refresh_core_prices(con, start=start, end=end, run_id=RUN_ID, ingested_at=FETCHED["sample"])
-    # Crypto was ingested later than the equities: give it its own ingest time.
-    con.execute("UPDATE core.prices_daily SET ingested_at = ? WHERE source = 'coingecko'",
-                [FETCHED["coingecko"]])
-    refresh_returns(con, start=start, end=end, run_id=RUN_ID)
+    refresh_core_actions(con, start=start, end=end)
+    refresh_core_prices(con, start=start, end=end)  # crypto keeps its later fetch time
+    refresh_returns(con, start=start, end=end)
 
 
 @pytest.fixture(scope="session")
@@ -129,7 +127,7 @@ def snapshot_dir(tmp_path_factory: pytest.TempPathFactory, market: Market) -> Pa
     root = tmp_path_factory.mktemp("finscope")
     con = duckdb.connect(str(root / "warehouse.duckdb"))
     build_warehouse(con, market, START, END)
-    publish(con, root / "snapshots", run_id=RUN_ID)
+    publish(con, root / "snapshots", PRICES, run_id=RUN_ID, now=FETCHED["coingecko"])
     con.close()
     return root / "snapshots"
 
@@ -141,7 +139,8 @@ def publish_market(tmp_path: Path):
     def build(snapshots: Path, universe: list[tuple], start: date = START, end: date = END):
         con = duckdb.connect(str(tmp_path / f"wh-{len(list(tmp_path.iterdir()))}.duckdb"))
         build_warehouse(con, synthetic_market(universe, start, end), start, end)
-        info = publish(con, snapshots, run_id=f"run-{len(universe)}")
+        info = publish(con, snapshots, PRICES, run_id=f"run-{len(universe)}",
+                       now=FETCHED["coingecko"])
         con.close()
         return info
 

@@ -11,10 +11,16 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
-from dash import no_update
+from dash import html, no_update
 
-from dashboards.components.markets_state import MAX_SYMBOLS, MarketsState, parse_state
-from dashboards.figures import as_array, rolling_volatility
+from dashboards.components.markets_state import (
+    MAX_REQUESTED,
+    MAX_SYMBOLS,
+    MarketsState,
+    parse_state,
+    split_symbols,
+)
+from dashboards.figures import as_array
 
 KNOWN = ["AAPL", "MSFT", "NVDA", "JPM", "XOM", "SPY", "BTC-USD", "ETH-USD"]
 BOUNDS = {"known": KNOWN, "default_symbols": ("SPY",), "first": date(2023, 1, 2),
@@ -89,6 +95,22 @@ def test_too_many_or_too_long_symbols_are_capped():
     assert max(len(p) for p in problems) < 80
 
 
+def test_forty_thousand_symbols_are_read_up_to_the_cap_in_order():
+    many = [f"S{i}" for i in range(40_000)]
+    symbols, cut = split_symbols(",".join(many))
+    assert cut is True
+    assert symbols == many[:MAX_REQUESTED]
+    repeated, cut = split_symbols(["aapl, MSFT"] * 20_000 + ["aapl,nvda"])
+    assert (repeated, cut) == (["AAPL", "MSFT", "NVDA"], False)
+    exactly, cut = split_symbols(",".join(many[:MAX_REQUESTED] * 2))
+    assert (exactly, cut) == (many[:MAX_REQUESTED], False)
+
+    state, problems = parse_state({"symbols": ",".join(many)}, **{**BOUNDS, "known": many})
+    assert state.symbols == tuple(many[:MAX_SYMBOLS])
+    assert problems == [f"Only the first {MAX_REQUESTED} distinct symbols given were read.",
+                        f"Showing the first {MAX_SYMBOLS} of {MAX_REQUESTED} symbols."]
+
+
 def test_single_symbol_candlestick_shows_adjusted_bars_with_volume(markets, market):
     out = markets.update_charts(["JPM"], "2024-03-01", "2024-03-31", "candlestick", False, "21")
     price, volume = out.price["data"]
@@ -145,7 +167,7 @@ def test_csv_holds_exactly_the_rows_shown(markets, market):
     csv = pd.read_csv(io.StringIO(payload["content"]))
     assert payload["filename"] == "finscope_NVDA-BTC-USD_2024-06-08_2024-06-30.csv"
     assert list(csv.columns[:10]) == ["symbol", "date", "open", "high", "low", "close",
-                                      "adj_close", "volume", "source", "ingested_at"]
+                                      "adj_close", "volume", "source", "fetched_at"]
     shown = {(t["name"], d) for t in out.price["data"]
              for d, y in zip(t["x"], as_array(t["y"]), strict=True) if not np.isnan(y)}
     assert set(zip(csv["symbol"], csv["date"], strict=True)) == shown
@@ -201,16 +223,21 @@ def test_returns_histogram_overlays_the_fitted_normal(markets, market):
     assert f"σ {sd:.2f}%" in hist["name"]
 
 
-def test_rolling_volatility_annualises_by_calendar():
-    days = pd.date_range("2024-01-01", periods=30)
-    steps = np.tile([0.01, -0.01], 15)
-    frame = pd.concat([pd.DataFrame({"symbol": s, "date": days, "log_ret": steps})
-                       for s in ("EQ", "COIN")])
-    vol = rolling_volatility(frame, window=10, periods={"EQ": 252, "COIN": 365})
-    daily = 0.01 * np.sqrt(10 / 9)  # sample std of ten alternating +-1% moves
-    assert vol["EQ"].iloc[:9].isna().all()
-    assert vol["EQ"].iloc[-1] == pytest.approx(daily * np.sqrt(252) * 100)
-    assert vol["COIN"].iloc[-1] == pytest.approx(daily * np.sqrt(365) * 100)
+@pytest.mark.parametrize(("symbol", "periods", "last_bar"),
+                         [("JPM", 252, "2024-06-28"), ("ETH-USD", 365, "2024-06-30")])
+def test_volatility_chart_annualises_each_symbol_by_its_calendar(markets, market, symbol,
+                                                                 periods, last_bar):
+    out = markets.update_charts(["JPM", "ETH-USD"], "2024-03-01", "2024-06-30", "line", False,
+                                21)
+    line = next(t for t in out.volatility["data"] if t["name"] == symbol)
+    y = as_array(line["y"])
+    shown = [x for x, v in zip(line["x"], y, strict=True) if not np.isnan(v)]
+    assert shown[0] == "2024-03-01" and shown[-1] == last_bar  # windows filled from earlier bars
+    c = closes(market, symbol, "2024-01-01", last_bar)  # no actions: adj == close
+    last_21 = np.diff(np.log(c.to_numpy()))[-21:]
+    expected = last_21.std(ddof=1) * np.sqrt(periods)  # a fraction; the axis shows percent
+    assert y[~np.isnan(y)][-1] == pytest.approx(expected)
+    assert out.volatility["layout"]["yaxis"]["tickformat"] == ".0%"
 
 
 def test_every_figure_is_valid_plotly(markets):
@@ -221,10 +248,23 @@ def test_every_figure_is_valid_plotly(markets):
             go.Figure(fig)  # raises on any invalid property
 
 
-def test_stats_table_reports_the_period_return(markets, market, tree):
-    out = markets.update_charts(["JPM"], "2024-03-01", "2024-03-31", "line", False, 21)
-    c = closes(market, "JPM", "2024-03-01", "2024-03-31")
-    assert f"{(c.iloc[-1] / c.iloc[0] - 1) * 100:+.2f}%" in tree.text(out.stats)
+def test_stats_table_reports_the_period_statistics(markets, market, tree):
+    out = markets.update_charts(["JPM", "BTC-USD"], "2024-03-01", "2024-03-31", "line", False,
+                                21)
+    rows = [[tree.text(cell) for cell in row.children] for row in tree.walk(out.stats)
+            if isinstance(row, html.Tr)]
+    assert rows[0] == ["Symbol", "Name", "Period", "Adj. close", "Return", "Volatility (ann.)",
+                       "Max drawdown", "Bars"]
+    expected = []
+    for symbol, name, periods in (("BTC-USD", "Bitcoin", 365),
+                                  ("JPM", "JPMorgan Chase & Co.", 252)):
+        c = closes(market, symbol, "2024-03-01", "2024-03-31").to_numpy()  # no actions
+        vol = np.diff(np.log(c)).std(ddof=1) * np.sqrt(periods)
+        drawdown = (c / np.maximum.accumulate(c) - 1).min()
+        expected.append([symbol, name, "2024-03-01 → 2024-03-29" if symbol == "JPM" else
+                         "2024-03-01 → 2024-03-31", f"{c[-1]:,.2f}", f"{(c[-1] / c[0] - 1):+.2%}",
+                         f"{vol:.1%}", f"{drawdown:+.1%}", f"{len(c)}"])
+    assert rows[1:] == expected
 
 
 def test_without_a_snapshot_the_page_says_how_to_get_one(make_app, tmp_path, tree):
@@ -236,8 +276,8 @@ def test_without_a_snapshot_the_page_says_how_to_get_one(make_app, tmp_path, tre
     assert markets.download_csv(1, ["AAPL"], None, None) is no_update
 
 
-def test_the_server_wires_the_callback_to_the_page(app):
-    client = app.server.test_client()
+def charts_request(client) -> dict:
+    """The body the browser posts when the Markets controls change (AAPL, line, log, 63)."""
     client.get("/")
     deps = {d["output"]: d for d in client.get("/_dash-dependencies").get_json()}
     charts = next(d for key, d in deps.items() if "markets-price.figure" in key)
@@ -245,15 +285,36 @@ def test_the_server_wires_the_callback_to_the_page(app):
                for o in charts["output"].strip(".").split("...")]
     values = ["AAPL", "2024-01-01", "2024-06-30", "line", True, "63"]
     inputs = [{**i, "value": v} for i, v in zip(charts["inputs"], values, strict=True)]
-    body = {"output": charts["output"], "outputs": outputs, "inputs": inputs,
+    return {"output": charts["output"], "outputs": outputs, "inputs": inputs,
             "changedPropIds": ["markets-chart.value"]}
-    response = client.post("/_dash-update-component", json=body)
+
+
+def test_the_server_wires_the_callback_to_the_page(app):
+    client = app.server.test_client()
+    response = client.post("/_dash-update-component", json=charts_request(client))
     assert response.status_code == 200
     got = response.get_json()["response"]
     assert got["markets-url"]["search"] == (
         "?symbols=AAPL&start=2024-01-01&end=2024-06-30&chart=line&log=1&window=63")
     assert got["markets-price"]["figure"]["layout"]["yaxis"]["type"] == "log"
     assert "bdata" in got["markets-price"]["figure"]["data"][0]["y"]
+
+
+def test_an_oversize_request_body_is_refused_and_normal_callbacks_still_work(app):
+    from dashboards.app import MAX_REQUEST_BYTES
+
+    client = app.server.test_client()
+    body = charts_request(client)
+    huge = {**body, "inputs": [{**body["inputs"][0], "value": "A," * (1024 * 1024)},
+                               *body["inputs"][1:]]}  # a 2 MiB symbol list
+    response = client.post("/_dash-update-component", json=huge)
+    assert response.status_code == 413
+    just_over = client.post("/_dash-update-component", data=b"x" * (MAX_REQUEST_BYTES + 1),
+                            content_type="application/json")
+    assert just_over.status_code == 413
+    ok = client.post("/_dash-update-component", json=body)
+    assert ok.status_code == 200
+    assert ok.get_json()["response"]["markets-url"]["search"].startswith("?symbols=AAPL&")
 
 
 def test_a_symbol_without_bars_in_the_range_is_named(markets, tree):

@@ -22,6 +22,7 @@ from models import clock
 from pipelines.settings import load_settings
 from tests.pipelines.conftest import write_settings
 from warehouse.paths import DataHome
+from warehouse.registry import domain
 from warehouse.snapshot import publish
 
 BIN = Path(sys.executable).parent
@@ -50,6 +51,7 @@ def wait_for(url: str, process: subprocess.Popen, timeout_s: float = 60) -> None
     raise AssertionError(f"{url} never answered")
 
 
+@pytest.mark.slow
 def test_serve_picks_up_a_new_snapshot_without_a_restart(tmp_path):
     home = DataHome(tmp_path / "home").ensure()
     settings = load_settings(write_settings(tmp_path, clock.today() - timedelta(days=8)))
@@ -57,7 +59,8 @@ def test_serve_picks_up_a_new_snapshot_without_a_restart(tmp_path):
         first = build(settings, home, instance=instance)
     assert first.success
     port = free_port()
-    env = {**os.environ, "FINSCOPE_HOME": str(home.root)}
+    user_home = tmp_path / "user"
+    env = {**os.environ, "FINSCOPE_HOME": str(home.root), "HOME": str(user_home)}
     server = subprocess.Popen([str(BIN / "finscope"), "serve", "--port", str(port)], env=env,
                               start_new_session=True, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
@@ -66,7 +69,8 @@ def test_serve_picks_up_a_new_snapshot_without_a_restart(tmp_path):
         wait_for(base + "/", server)
         before = get(base + "/_dash-layout")
         con = duckdb.connect(str(home.warehouse))
-        second = publish(con, home.snapshots, run_id="second-run")
+        second = publish(con, home.snapshots, domain("prices"), run_id="second-run",
+                         now=clock.now())
         con.close()
         assert second.version[:15] not in before
         for _ in range(4):  # every worker serves the new snapshot on its next request
@@ -78,20 +82,36 @@ def test_serve_picks_up_a_new_snapshot_without_a_restart(tmp_path):
         finally:
             if server.poll() is None:
                 os.killpg(server.pid, signal.SIGKILL)
+    assert not any(user_home.rglob("*"))  # no control socket or cache outside FINSCOPE_HOME
 
 
-STUBBORN = ("import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN);"
-            " signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)")
+READY = "print('ready', flush=True); time.sleep(60)"
+STUBBORN = ("signal.signal(signal.SIGINT, signal.SIG_IGN);"
+            " signal.signal(signal.SIGTERM, signal.SIG_IGN); ")
 
 
 @pytest.mark.parametrize("script, code", [
-    ("import time; time.sleep(60)", -signal.SIGINT),  # stops at the first, Ctrl-C-like signal
-    (STUBBORN, -signal.SIGKILL),                       # ignores SIGINT/SIGTERM: killed
+    ("", -signal.SIGINT),          # stops at the first, Ctrl-C-like signal
+    (STUBBORN, -signal.SIGKILL),   # ignores SIGINT/SIGTERM: killed
 ])
 def test_supervisor_stops_each_child_group(tmp_path, script, code):
     home = DataHome(tmp_path / "home").ensure()
     with Supervisor(home) as supervisor:
-        supervisor._start("child", [sys.executable, "-c", script])
-        time.sleep(0.5)
+        supervisor._start("child", [sys.executable, "-c", f"import signal, time; {script}{READY}"])
+        log = home.logs / "child.log"
+        deadline = time.monotonic() + 20
+        while "ready" not in log.read_text():  # its signal dispositions are in place
+            assert time.monotonic() < deadline and supervisor.children["child"].poll() is None
+            time.sleep(0.05)
         supervisor.stop(grace_s=2.0)
     assert supervisor.children["child"].returncode == code
+
+
+def test_dagster_runs_as_webserver_and_daemon():
+    from finscope.processes import dagster_commands
+
+    commands = dagster_commands("127.0.0.1", 3001)
+    assert [Path(c[0]).name for c in commands.values()] == ["dagster-webserver", "dagster-daemon"]
+    assert commands["dagster-webserver"][1:] == ["-m", "pipelines.definitions", "-h",
+                                                 "127.0.0.1", "-p", "3001"]
+    assert commands["dagster-daemon"][1:] == ["run", "-m", "pipelines.definitions"]

@@ -13,7 +13,7 @@ from pipelines.settings import Settings, load_settings
 from warehouse.paths import DataHome
 
 SMALL = """
-[history]
+[prices.history]
 start = "{start}"
 
 [universe]

@@ -52,9 +52,9 @@ def load(con, prices, acts, start, end, run_id="r1", symbols=None):
     symbols = symbols or sorted(set(prices["symbol"]))
     replace_raw(con, prices, acts, symbols=symbols, start=start, end=end, source="test",
                 fetched_at=NOW, run_id=run_id)
-    refresh_core_actions(con, start=start, end=end, run_id=run_id, ingested_at=NOW)
-    write = refresh_core_prices(con, start=start, end=end, run_id=run_id, ingested_at=NOW)
-    refresh_returns(con, start=start, end=end, run_id=run_id)
+    refresh_core_actions(con, start=start, end=end)
+    write = refresh_core_prices(con, start=start, end=end)
+    refresh_returns(con, start=start, end=end)
     return write
 
 

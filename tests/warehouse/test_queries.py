@@ -43,9 +43,9 @@ def load(con, prices, actions, start, end, at, source):
     symbols = sorted(set(prices["symbol"]))
     replace_raw(con, prices, actions, symbols=symbols, start=start, end=end, source=source,
                 fetched_at=at, run_id="r1")
-    refresh_core_actions(con, start=start, end=end, run_id="r1", ingested_at=at)
-    refresh_core_prices(con, start=start, end=end, run_id="r1", ingested_at=at)
-    refresh_returns(con, start=start, end=end, run_id="r1")
+    refresh_core_actions(con, start=start, end=end)
+    refresh_core_prices(con, start=start, end=end)
+    refresh_returns(con, start=start, end=end)
 
 
 @pytest.fixture(scope="module")
@@ -106,9 +106,9 @@ def test_as_of_reports_latest_bar_and_ingest_per_source_and_class(cur):
         ("sample", "equity", "2024-01-05", 4, 15),
         ("sample", "etf", "2024-01-05", 1, 4),
     ]
-    assert got["latest_ingested_at"].tolist() == [pd.Timestamp(CRYPTO_AT),
+    assert got["latest_fetched_at"].tolist() == [pd.Timestamp(CRYPTO_AT),
                                                   pd.Timestamp(EQUITY_AT), pd.Timestamp(EQUITY_AT)]
-    assert str(got["latest_ingested_at"].dt.tz) == "UTC"
+    assert str(got["latest_fetched_at"].dt.tz) == "UTC"
 
 
 def test_price_history_filters_symbols_and_inclusive_dates(cur):
@@ -118,7 +118,7 @@ def test_price_history_filters_symbols_and_inclusive_dates(cur):
     assert [f"{d:%Y-%m-%d}" for d in got["date"]] == ["2024-01-03", "2024-01-04"]
     assert got["close"].tolist() == [22.0, 12.0]  # as traded
     assert got["adj_close"].tolist() == pytest.approx([11.0, 12.0])  # split-adjusted
-    assert (got["ingested_at"] == pd.Timestamp(EQUITY_AT)).all()
+    assert (got["fetched_at"] == pd.Timestamp(EQUITY_AT)).all()
 
 
 def test_user_values_are_bound_parameters_not_sql(cur):

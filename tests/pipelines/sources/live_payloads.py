@@ -1,4 +1,7 @@
-"""Test doubles for the live sources: a fake clock, a network guard, and payload builders.
+"""Test doubles for the live sources: a network guard and payload builders.
+
+Sources get a ``models.clock.FrozenClock`` (``sleep`` records the wait and advances time), so
+retries, pauses and deadlines take no time.
 
 The payloads are written here in the providers' exact formats (Yahoo chart API v8, CoinGecko
 ``market_chart``), learnt from the captures in ``../shared/fixtures``; none is copied.
@@ -20,7 +23,7 @@ import pytest
 import yfinance.cache
 import yfinance.data
 
-from pipelines.sources.retry import Clock
+from models.clock import FrozenClock
 
 Bar = tuple[date, float | None, float | None, float | None, float | None, int | None]
 NOT_FOUND = {
@@ -43,33 +46,15 @@ def block_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(curl_cffi.requests.Session, "request", refuse)
 
 
-class FakeClock(Clock):
-    """A clock that never sleeps: ``sleep`` records the wait and advances time."""
-
-    def __init__(self, now: datetime) -> None:
-        self.current = now
-        self.slept: list[float] = []
-
-    def now(self) -> datetime:
-        return self.current
-
-    def monotonic(self) -> float:
-        return self.current.timestamp()
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.current += timedelta(seconds=seconds)
-
-
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     """A UTC datetime."""
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def sleeps(resource: Any) -> list[float]:
-    """The waits a source with a ``FakeClock`` asked for."""
+    """The waits a source with a ``FrozenClock`` asked for."""
     clock = resource._clock
-    assert isinstance(clock, FakeClock)
+    assert isinstance(clock, FrozenClock)
     return clock.slept
 
 

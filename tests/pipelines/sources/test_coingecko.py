@@ -14,10 +14,10 @@ import pytest
 import requests
 import responses
 
+from models.clock import FrozenClock
 from pipelines.sources.base import BAR_COLUMNS, Instrument
 from pipelines.sources.coingecko import CoinGeckoSource, daily_values, plan_windows
 from tests.pipelines.sources.live_payloads import (
-    FakeClock,
     block_network,
     market_chart,
     sleeps,
@@ -50,7 +50,7 @@ def api() -> Iterator[responses.RequestsMock]:
 
 def source(now: datetime, **config: object) -> CoinGeckoSource:
     src = CoinGeckoSource(**{"min_interval_s": 0.0, **config})  # type: ignore[arg-type]
-    src._clock = FakeClock(now)
+    src._clock = FrozenClock(now)
     return src
 
 
@@ -286,3 +286,38 @@ def test_calls_are_paced(api: responses.RequestsMock) -> None:
     src.fetch([BTC, ETH], date(2024, 6, 1), date(2024, 6, 1))
 
     assert sleeps(src) == [2.5]
+
+
+def test_once_the_deadline_is_spent_no_request_is_made(api: responses.RequestsMock) -> None:
+    sol = Instrument("SOL", "Solana", "crypto", calendar="24/7", coingecko_id="solana")
+    src = source(utc(2024, 6, 2, 12), deadline_s=10.0)
+    clock = src._clock
+    assert isinstance(clock, FrozenClock)
+
+    def slow(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        clock.advance(6.0)  # every call takes 6 s
+        return 200, {}, json.dumps(market_chart([(utc(2024, 6, 2), 5.0, 1.0, 1.0)]))
+
+    api.add_callback(responses.GET, re.compile(r"https://api\.coingecko\.com/.*"), slow)
+
+    batch = src.fetch([BTC, ETH, sol], date(2024, 6, 1), date(2024, 6, 1))
+
+    assert batch.prices["symbol"].tolist() == ["BTC", "ETH"]  # ETH began with 4 s left
+    assert len(api.calls) == 2
+    (failure,) = batch.failures
+    assert failure.symbol == "SOL"
+    assert failure.reason == "deadline of 10 s reached (no attempt made)"
+
+
+def test_retries_stop_before_a_wait_that_would_outlast_the_deadline(
+    api: responses.RequestsMock,
+) -> None:
+    api.get(FREE.format("bitcoin"), status=429, json=RATE_LIMITED, headers={"Retry-After": "119"})
+    src = source(utc(2024, 6, 2, 12), deadline_s=60.0)
+
+    batch = src.fetch([BTC], date(2024, 6, 1), date(2024, 6, 1))
+
+    assert sleeps(src) == [] and len(api.calls) == 1
+    (failure,) = batch.failures
+    assert failure.reason.startswith("deadline of 60 s reached (after 1 attempt(s)")
+    assert "HTTP 429" in failure.reason

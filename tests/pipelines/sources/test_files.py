@@ -187,3 +187,53 @@ def test_the_documented_example_loads(tmp_path: Path) -> None:
 
     assert batch.failures == [] and batch.prices["close"].tolist() == [499.23, 129.04]
     assert batch.actions[["action", "value"]].values.tolist() == [["split", 4.0]]
+
+
+@pytest.mark.parametrize(
+    ("day", "row"),
+    [
+        ("2300-01-03", 2),  # past 2262: pandas' datetime64[ns] cannot hold it
+        ("9999-12-31", 2),
+        ("1899-12-31", 2),
+        ("0201-01-03", 2),  # a typo for 2021
+    ],
+)
+def test_an_absurd_csv_date_names_file_row_and_column(tmp_path: Path, day: str, row: int) -> None:
+    (tmp_path / "BAD.csv").write_text(HEADER + ROW.format(d=2) + f"{day},10,11,9,10,100\n")
+    (tmp_path / "GOOD.csv").write_text(HEADER + ROW.format(d=2))
+
+    batch = fetch(tmp_path, "BAD", "GOOD")
+
+    (failure,) = batch.failures
+    assert failure.reason == (
+        f"BAD.csv: data row {row}, column 'date': '{day}' is outside the supported dates "
+        "1900-01-01..2199-12-31"
+    )
+    assert batch.prices["symbol"].tolist() == ["GOOD"]
+
+
+def test_an_absurd_parquet_date_names_file_row_and_column(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "date": [date(2024, 1, 2), date(2262, 4, 12)],
+            **{c: [10.0, 10.0] for c in ("open", "high", "low", "close")},
+            "volume": [1, 1],
+        }
+    )
+    frame.to_parquet(tmp_path / "BAD.parquet")
+
+    (failure,) = fetch(tmp_path, "BAD").failures
+
+    assert failure.reason.startswith("BAD.parquet: data row 2, column 'date': ")
+    assert "2262" in failure.reason and "outside the supported dates" in failure.reason
+
+
+def test_the_first_and_last_supported_days_load(tmp_path: Path) -> None:
+    (tmp_path / "OLD.csv").write_text(
+        HEADER + "1900-01-01,10,11,9,10,100\n2199-12-31,10,11,9,10,100\n"
+    )
+
+    batch = fetch(tmp_path, "OLD", start=date(1900, 1, 1), end=date(2199, 12, 31))
+
+    assert batch.failures == []
+    assert batch.prices["date"].tolist() == [pd.Timestamp("1900-01-01"), pd.Timestamp("2199-12-31")]

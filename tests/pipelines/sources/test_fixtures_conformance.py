@@ -15,10 +15,11 @@ import pandas as pd
 import pytest
 import responses
 
+from models.clock import FrozenClock
 from pipelines.sources.base import Instrument
 from pipelines.sources.coingecko import CoinGeckoSource, parse_market_chart
 from pipelines.sources.yahoo import YahooSource, as_traded
-from tests.pipelines.sources.live_payloads import FakeClock, FakeYahoo, block_network, utc
+from tests.pipelines.sources.live_payloads import FakeYahoo, block_network, utc
 
 FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures"
 pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"{FIXTURES} not present")
@@ -50,7 +51,7 @@ def yahoo(monkeypatch: pytest.MonkeyPatch) -> FakeYahoo:
 
 def fetch_yahoo(inst: Instrument, start: date, end: date) -> Any:
     src = YahooSource()
-    src._clock = FakeClock(utc(end.year, end.month, end.day) + pd.Timedelta(days=5))
+    src._clock = FrozenClock(utc(end.year, end.month, end.day) + pd.Timedelta(days=5))
     return src.fetch([inst], start, end)
 
 
@@ -194,7 +195,7 @@ def test_coingecko_error_bodies(api: responses.RequestsMock) -> None:
     )
     api.get(CHART, status=500, body=body("coingecko_error_500_ohlc_no_params.json"))
     src = CoinGeckoSource(min_interval_s=0.0, max_attempts=2)
-    src._clock = clock = FakeClock(utc(2021, 5, 15, 14, 42))
+    src._clock = clock = FrozenClock(utc(2021, 5, 15, 14, 42))
     btc = Instrument("BTC", "Bitcoin", "crypto", calendar="24/7", coingecko_id="bitcoin")
 
     first = src.fetch([btc], date(2021, 5, 10), date(2021, 5, 14))  # 429, retried -> 422

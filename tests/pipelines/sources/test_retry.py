@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import errno
 
 import pytest
 import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
+from models.clock import FrozenClock
 from pipelines.sources.retry import (
-    Pacer,
+    Deadline,
+    DeadlineExceeded,
     RetryPolicy,
     TransientError,
+    is_local_fault,
     is_transient,
     parse_retry_after,
     retry_after_of,
 )
-from tests.pipelines.sources.live_payloads import FakeClock, block_network, utc
+from tests.pipelines.sources.live_payloads import block_network, utc
 
 
 @pytest.fixture(autouse=True)
@@ -179,14 +182,68 @@ def test_wait_is_bounded_and_never_shorter_than_asked(
     assert retry_after is None or wait >= retry_after
 
 
-def test_pacer_keeps_the_minimum_interval() -> None:
-    clock = FakeClock(utc(2024, 6, 1))
-    pacer = Pacer(2.5, clock)
+LOCAL_FAULTS = [
+    OSError(errno.ENOSPC, "No space left on device"),
+    PermissionError(errno.EACCES, "Permission denied"),
+    PermissionError(errno.EPERM, "Operation not permitted"),
+    OSError(errno.EROFS, "Read-only file system"),
+]
 
-    pacer.wait()
-    clock.current += timedelta(seconds=1.0)
-    pacer.wait()
-    clock.current += timedelta(seconds=5.0)
-    pacer.wait()
 
-    assert clock.slept == [1.5]
+@pytest.mark.parametrize("fault", LOCAL_FAULTS, ids=["ENOSPC", "EACCES", "EPERM", "EROFS"])
+def test_local_faults_fail_at_once(fault: OSError) -> None:
+    slept: list[float] = []
+    fn = Flaky(fault)
+
+    with pytest.raises(OSError) as raised:
+        policy(slept).call(fn)
+
+    assert raised.value is fault and fn.calls == 1 and slept == []
+    assert is_local_fault(fault) and not is_transient(fault)
+
+
+def test_a_local_fault_is_found_under_a_wrapper() -> None:
+    try:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as inner:
+            raise RuntimeError("cache write failed") from inner
+    except RuntimeError as outer:
+        assert is_local_fault(outer) and not is_transient(outer)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        TimeoutError("timed out"),
+        ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"),
+        requests.exceptions.ConnectTimeout("slow"),
+    ],
+)
+def test_network_errors_stay_transient(error: BaseException) -> None:
+    assert not is_local_fault(error) and is_transient(error)
+
+
+def test_the_deadline_stops_a_wait_that_would_outlast_it() -> None:
+    clock = FrozenClock(utc(2024, 6, 1))
+    deadline = Deadline(10.0, clock)
+    retry = RetryPolicy(attempts=5, base_s=4.0, jitter_s=0.0, sleep=clock.sleep, deadline=deadline)
+    fn = Flaky(*(TransientError(f"try {i}") for i in range(5)))
+
+    with pytest.raises(DeadlineExceeded, match=r"deadline of 10 s reached.*2 attempt.*try 1"):
+        retry.call(fn)
+
+    assert clock.slept == [4.0]  # 4 s fitted; the next 8 s would not, so it was not started
+    assert fn.calls == 2
+
+
+def test_a_spent_deadline_makes_no_attempt() -> None:
+    clock = FrozenClock(utc(2024, 6, 1))
+    deadline = Deadline(5.0, clock)
+    clock.advance(5.0)
+    fn = Flaky()
+
+    with pytest.raises(DeadlineExceeded, match="no attempt made"):
+        RetryPolicy(deadline=deadline, sleep=clock.sleep).call(fn)
+
+    assert fn.calls == 0 and deadline.remaining() == 0.0 and not is_transient(DeadlineExceeded())

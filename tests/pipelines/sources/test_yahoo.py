@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
 from datetime import date, timedelta
 from datetime import time as dtime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yfinance as yf
+import yfinance.cache
+import yfinance.data
 from curl_cffi.requests.exceptions import Timeout
 from yfinance.exceptions import YFRateLimitError
 
+from models.clock import FrozenClock
+from pipelines.sources import yahoo as yahoo_module
 from pipelines.sources.base import BAR_COLUMNS, Instrument
+from pipelines.sources.http import FetchError
 from pipelines.sources.yahoo import YahooSource
 from tests.pipelines.sources.live_payloads import (
     NOT_FOUND,
     Bar,
-    FakeClock,
     FakeYahoo,
     block_network,
     chart,
@@ -25,6 +33,7 @@ from tests.pipelines.sources.live_payloads import (
     stamp,
     utc,
 )
+from warehouse.paths import HOME_ENV
 
 WEEK1 = [date(2024, 6, d) for d in (3, 4, 5, 6, 7)]
 WEEK2 = [date(2024, 6, d) for d in (10, 11, 12, 13, 14)]
@@ -46,7 +55,7 @@ def bars(days: list[date], closes: list[float], volume: int = 8000) -> list[Bar]
 
 def source(now_: tuple[int, ...] = (2024, 6, 20, 12), **config: object) -> YahooSource:
     src = YahooSource(**config)  # type: ignore[arg-type]
-    src._clock = FakeClock(utc(*now_))
+    src._clock = FrozenClock(utc(*now_))
     return src
 
 
@@ -230,3 +239,114 @@ def test_missing_sessions_are_reported_with_their_dates(yahoo: FakeYahoo) -> Non
     (failure,) = batch.failures
     assert (failure.start, failure.end) == (WEEK1[3], WEEK1[4])
     assert "2 XNYS session(s): 2024-06-06, 2024-06-07" in failure.reason
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        OSError(errno.ENOSPC, "No space left on device"),
+        PermissionError(errno.EACCES, "Permission denied"),
+        PermissionError(errno.EPERM, "Operation not permitted"),
+        OSError(errno.EROFS, "Read-only file system"),
+    ],
+    ids=["ENOSPC", "EACCES", "EPERM", "EROFS"],
+)
+def test_a_local_fault_stops_the_fetch_at_once(acme: FakeYahoo, fault: OSError) -> None:
+    acme.charts["NEXT"] = acme.charts["ACME"]
+    acme.script["ACME"] = [fault, fault]
+    src = source()
+
+    with pytest.raises(FetchError) as raised:
+        src.fetch([equity("ACME"), equity("NEXT")], WEEK1[0], WEEK1[-1])
+
+    assert str(raised.value).startswith(
+        "yahoo: history of ACME 2024-06-03..2024-06-07: local fault, not retried: "
+    )
+    assert fault.strerror in str(raised.value)
+    assert len(acme.history_requests("ACME")) == 1 and sleeps(src) == []
+    assert acme.history_requests("NEXT") == []
+
+
+def test_retries_stop_before_a_backoff_that_would_outlast_the_deadline(acme: FakeYahoo) -> None:
+    acme.charts["B"] = acme.charts["ACME"]
+    acme.script["ACME"] = [Timeout("timed out")] * 4
+    src = source(deadline_s=10.0, backoff_base_s=4.0, max_attempts=4)
+
+    batch = src.fetch([equity("ACME"), equity("B")], WEEK1[0], WEEK1[-1])
+
+    (slept,) = sleeps(src)  # 4..5 s fitted; the next 8..9 s would not, so it was not started
+    assert 4.0 <= slept <= 5.0
+    assert len(acme.history_requests("ACME")) == 2
+    (failure,) = batch.failures
+    assert failure.symbol == "ACME"
+    assert failure.reason.startswith("ACME: deadline of 10 s reached (after 2 attempt(s)")
+    assert "Timeout: timed out" in failure.reason
+    assert batch.prices["symbol"].unique().tolist() == ["B"]  # time was left for B
+
+
+def test_once_the_deadline_is_spent_no_request_is_made(
+    acme: FakeYahoo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for symbol in ("B", "C"):
+        acme.charts[symbol] = acme.charts["ACME"]
+    src = source(deadline_s=12.0)
+    clock = src._clock
+    assert isinstance(clock, FrozenClock)
+
+    def slow(_self: object, url: str, params: dict | None = None, timeout: float = 30) -> object:
+        clock.advance(5.0)  # every call to Yahoo takes 5 s
+        return acme._get(url, params, timeout)
+
+    monkeypatch.setattr(yfinance.data.YfData, "get", slow)
+    monkeypatch.setattr(yfinance.data.YfData, "cache_get", slow)
+
+    batch = src.fetch([equity("ACME"), equity("B"), equity("C")], WEEK1[0], WEEK1[-1])
+
+    assert batch.prices["symbol"].unique().tolist() == ["ACME", "B"]  # B began with time left
+    (failure,) = batch.failures
+    assert (failure.symbol, failure.reason) == ("C", "deadline of 12 s reached (not requested)")
+    assert acme.history_requests("C") == []
+
+
+def test_batch_pauses_count_toward_the_deadline(acme: FakeYahoo) -> None:
+    acme.charts["B"] = acme.charts["ACME"]
+    src = source(deadline_s=5.0, batch_size=1, pause_s=7.0)
+
+    batch = src.fetch([equity("ACME"), equity("B")], WEEK1[0], WEEK1[-1])
+
+    assert sleeps(src) == []  # a 7 s pause cannot fit in 5 s: B fails without waiting
+    assert batch.prices["symbol"].unique().tolist() == ["ACME"]
+    (failure,) = batch.failures
+    assert (failure.symbol, failure.reason) == ("B", "deadline of 5 s reached (not requested)")
+    assert acme.history_requests("B") == []
+
+
+@pytest.fixture
+def yfinance_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fresh yfinance caches for the test; their folder (and our memo of it) restored after."""
+    before = yfinance.cache._TzDBManager.get_location()
+    monkeypatch.setattr(yfinance.cache._TzCacheManager, "_tz_cache", None)
+    monkeypatch.setattr(yfinance.cache._CookieCacheManager, "_Cookie_cache", None)
+    monkeypatch.setattr(yfinance.cache._ISINCacheManager, "_isin_cache", None)
+    yield
+    yf.set_tz_cache_location(before)
+    yahoo_module._cache_dir = None
+
+
+def test_yfinance_caches_go_under_the_data_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, yfinance_cache: None
+) -> None:
+    home, data = tmp_path / "home", tmp_path / "data"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv(HOME_ENV, str(data))
+    # yfinance's default, as if it had been imported with this HOME
+    yf.set_tz_cache_location(str(home / ".cache" / "py-yfinance"))
+    monkeypatch.setattr(yahoo_module, "_cache_dir", None)
+    src = source(max_attempts=2)
+
+    batch = src.fetch([equity("ACME")], WEEK1[0], WEEK1[-1])  # the real yfinance, no network
+
+    assert [f.symbol for f in batch.failures] == ["ACME"]
+    assert list(home.rglob("*")) == []
+    assert (data / "cache" / "yfinance" / "tkr-tz.db").is_file()
