@@ -36,12 +36,15 @@ def main() -> None:
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First partition (ISO date).")
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last partition (ISO date).")
 @click.option("--refresh", is_flag=True, help="Refetch every symbol, not only missing days.")
-def build(start, end, refresh: bool) -> None:
+@click.option("--replace", is_flag=True,
+              help="Let fetches replace stored history: stored bars a source no longer returns "
+                   "are deleted (without it they are kept and named).")
+def build(start, end, refresh: bool, replace: bool) -> None:
     """Materialise every asset once (default: all history to yesterday) and exit."""
     settings = _settings()
     home = data_home.prepare(DataHome.from_env())
     result = _build(settings, home, start=start.date() if start else None,
-                    end=end.date() if end else None, refresh=refresh)
+                    end=end.date() if end else None, refresh=refresh, replace=replace)
     if not result.success:
         raise click.ClickException(f"run {result.run_id} failed (see the log above)")
 

@@ -73,8 +73,9 @@ def replace_raw(
     ``start..end`` that the fetch did not return is kept (a truncated file or a provider that
     shortened its history never deletes stored history silently) and counted in
     ``RawWrite.kept``; with ``replace`` the fetch replaces the whole window of ``symbols``.
-    Stored actions of a symbol are replaced on every day the fetch returned a bar for (so a
-    provider that removed or corrected a split or dividend is believed).
+    Stored actions of a fully fetched symbol are replaced from ``start`` to the last bar the
+    fetch returned for it (so a provider that removed or corrected a split or dividend is
+    believed, while actions beyond a truncated answer stay with their kept bars).
 
     Returns:
         What was written and kept.
@@ -96,10 +97,12 @@ def replace_raw(
                     con.execute(
                         f"DELETE FROM {table} WHERE date BETWEEN $start AND $end"  # noqa: S608
                         " AND symbol IN (SELECT unnest($symbols))", params)
-            con.execute(
-                "DELETE FROM raw.corporate_actions r USING fetched_bars f"
-                " WHERE r.symbol = f.symbol AND r.date = f.date"
-                " AND r.symbol IN (SELECT unnest($symbols))", {"symbols": list(symbols)})
+            con.execute(  # the fetch speaks for actions up to its last bar of each symbol
+                "DELETE FROM raw.corporate_actions r USING (SELECT symbol, max(date) AS hi"
+                "   FROM fetched_bars GROUP BY symbol) f"
+                " WHERE r.symbol = f.symbol AND r.date BETWEEN $start AND f.hi"
+                " AND r.symbol IN (SELECT unnest($symbols))",
+                {"symbols": list(symbols), "start": start})
             con.execute(
                 "DELETE FROM raw.prices_daily r USING fetched_bars f"
                 " WHERE r.symbol = f.symbol AND r.date = f.date"

@@ -1,0 +1,58 @@
+"""The warehouse resource: it waits for another process's lock, says so, and then proceeds."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pipelines.resources import WarehouseResource
+
+HOLD = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+con.close()
+"""
+
+
+@pytest.mark.parametrize("opener", ["connect", "read"])
+def test_a_locked_warehouse_is_waited_for_with_a_message(tmp_path, caplog, opener):
+    path = tmp_path / "wh.duckdb"
+    resource = WarehouseResource(path=str(path), lock_wait_s=30)
+    with resource.connect():
+        pass  # create and migrate
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(path), "2"], text=True,
+                              stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        t0 = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="finscope.warehouse"), \
+                getattr(resource, opener)() as con:
+            waited = time.monotonic() - t0
+            assert con is not None
+            assert con.execute("SELECT count(*) FROM meta.migrations").fetchone()[0] >= 2
+    finally:
+        holder.wait(timeout=30)
+    assert waited > 0.5  # it did wait for the other process
+    assert any("locked by another process; waiting" in r.getMessage() for r in caplog.records)
+
+
+def test_a_lock_held_too_long_fails_naming_the_lock(tmp_path):
+    path = tmp_path / "wh.duckdb"
+    resource = WarehouseResource(path=str(path), lock_wait_s=0.5)
+    with resource.connect():
+        pass
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(path), "5"], text=True,
+                              stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(Exception, match="lock"), resource.connect():
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
