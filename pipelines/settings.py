@@ -166,6 +166,11 @@ class _LiveSettings(_Strict):
     max_attempts: int = Field(4, ge=1, le=10, description="Attempts per request, first included.")
     backoff_base_s: float = Field(2.0, ge=0, le=60, description="First retry backoff (s).")
     backoff_max_s: float = Field(60.0, ge=0, le=600, description="Backoff ceiling in seconds.")
+    max_retry_after_s: float = Field(
+        120.0, ge=0, le=600, description="Longest Retry-After honoured (s); longer fails.")
+    deadline_s: float = Field(
+        600.0, ge=1, le=3600,
+        description="Total seconds one fetch may take; then the remaining symbols fail at once.")
 
     @model_validator(mode="after")
     def _base_below_ceiling(self) -> _LiveSettings:
@@ -181,6 +186,8 @@ class YahooSettings(_LiveSettings):
     batch_size: int = Field(20, ge=1, le=500, description="Symbols per batch.")
     pause_s: float = Field(2.0, ge=0, le=300, description="Pause between batches in seconds.")
     timeout_s: float = Field(20.0, gt=0, le=300, description="Per-request timeout in seconds.")
+    min_interval_s: float = Field(
+        0.0, ge=0, le=300, description="Least seconds between calls to Yahoo's host.")
 
 
 class CoinGeckoSettings(_LiveSettings):

@@ -113,7 +113,7 @@ def test_automation_requests_the_derived_assets_after_a_fetch(defs, instance):
     """The conditions, evaluated: new raw bars in any month make its derived assets due."""
     month = "2026-10-01"  # not the latest month: a backfill propagates too
     before = dg.evaluate_automation_conditions(defs=defs, instance=instance)
-    job = defs.get_implicit_global_asset_job_def()
+    job = defs.resolve_implicit_global_asset_job_def()
     selection = [dg.AssetKey(k) for k in ("instruments", "fetched_prices", "raw_prices")]
     assert job.execute_in_process(instance=instance, partition_key=month,
                                   asset_selection=selection).success

@@ -174,7 +174,7 @@ def test_a_failing_check_in_one_domain_holds_back_only_that_domain(settings, hom
         jobs=prices.jobs, resources=prices.resources, executor=dg.in_process_executor,
     )
     month = (clock.yesterday()).replace(day=1).isoformat()
-    job = defs.get_implicit_global_asset_job_def()
+    job = defs.resolve_implicit_global_asset_job_def()
     run = job.execute_in_process(instance=instance, partition_key=month, raise_on_error=False)
     checks = {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
               for e in run.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
