@@ -45,14 +45,14 @@ def snapshot_text(info: SnapshotInfo) -> str:
 
 
 def provenance(sources: Iterable[object], latest: object, info: SnapshotInfo) -> str:
-    """Where and when shown rows came from: their sources, latest ingest time and snapshot.
+    """Where and when shown rows came from: their sources, latest fetch time and snapshot.
 
     Args:
         sources: the distinct sources of the rows (e.g. ``frame["source"].unique()``).
-        latest: the latest ingest time among them (e.g. ``frame["ingested_at"].max()``).
+        latest: the latest fetch time among them (e.g. ``frame["fetched_at"].max()``).
     """
     names = ", ".join(sorted({str(s) for s in sources})) or "—"
-    return f"Source: {names}, ingested {fmt_time(latest)} · {snapshot_text(info)}"
+    return f"Source: {names}, fetched {fmt_time(latest)} · {snapshot_text(info)}"
 
 
 def caption(what: str, where: str, *, id: str | None = None) -> html.P:

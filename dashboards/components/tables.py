@@ -58,7 +58,7 @@ def movers_table(movers: pd.DataFrame, *, side: str, id: str | None = None) -> h
 
 
 def freshness_table(as_of: pd.DataFrame) -> dbc.Table:
-    """One row per (source, asset class): latest bar, latest ingest, symbols and bars."""
+    """One row per (source, asset class): latest bar, latest fetch, symbols and bars."""
     body = [
         html.Tr([
             html.Td(str(r.source)), html.Td(str(r.asset_class)),
@@ -69,7 +69,7 @@ def freshness_table(as_of: pd.DataFrame) -> dbc.Table:
         ])
         for r in as_of.itertuples()
     ]
-    header = ["Source", "Asset class", "Latest bar", "Ingested", "Symbols", "Bars"]
+    header = ["Source", "Asset class", "Latest bar", "Fetched", "Symbols", "Bars"]
     return _table(header, body, numeric_from=2)
 
 

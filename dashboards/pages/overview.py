@@ -54,12 +54,12 @@ def headline_cards(as_of: pd.DataFrame) -> dbc.Row:
 
 
 def freshness_card() -> dbc.Card:
-    """Latest bar and ingest time per source and asset class."""
+    """Latest bar and fetch time per source and asset class."""
     as_of = data.as_of()
     where = snapshot_text(data.snapshot())
     return card("Freshness by source", [
         html.Div(freshness_table(as_of), id="overview-freshness"),
-        caption("Latest daily bar and latest ingest time (UTC) per price source and asset "
+        caption("Latest daily bar and when it was fetched (UTC) per price source and asset "
                 "class, from core.prices_daily.", where),
     ])
 

@@ -88,7 +88,7 @@ def test_headline_counts_and_freshness(overview, market, tree):
     assert stat(tree, page, "overview-snapshot") == (
         "Snapshot", fmt_time(info.created_at), f"version {info.version} · run {info.run_id}")
     assert table_rows(tree, tree.find(page, "overview-freshness")) == [
-        ["Source", "Asset class", "Latest bar", "Ingested", "Symbols", "Bars"],
+        ["Source", "Asset class", "Latest bar", "Fetched", "Symbols", "Bars"],
         ["coingecko", "crypto", "2024-12-31", "2025-01-01 06:30 UTC", "2", "1,460"],
         ["sample", "equity", "2024-12-31", "2025-01-01 06:00 UTC", "5", "2,608"],
         ["sample", "etf", "2024-12-31", "2025-01-01 06:00 UTC", "1", "522"],
