@@ -17,7 +17,7 @@ from dash import html
 from dashboards import data
 from dashboards.components.shell import footer, navbar
 from warehouse.paths import PROJECT_ROOT, DataHome
-from warehouse.snapshot import ReaderLimits
+from warehouse.reader import ReaderLimits
 
 PAGES_FOLDER = Path(__file__).resolve().parent / "pages"
 ASSETS_FOLDER = PROJECT_ROOT / "assets"

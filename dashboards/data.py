@@ -20,7 +20,8 @@ import pandas as pd
 from cachetools import LRUCache
 
 from warehouse import queries
-from warehouse.snapshot import ReaderLimits, SnapshotInfo, SnapshotReader
+from warehouse.reader import ReaderLimits, SnapshotReader
+from warehouse.snapshot import SnapshotInfo
 
 T = TypeVar("T")
 

@@ -1,49 +1,33 @@
 """``finscope build``: materialise every asset once, in-process, recorded in the instance.
 
-Every build tags its run with its pid and host. A build killed with ``kill -9`` (or dying on a
-full disk) leaves its run STARTED and its ``warehouse_writer`` slot claimed, which would block
-every later run; so each build first marks such runs failed and frees their slots
-(:func:`repair_stale_runs`). While a step waits for the slot, the build says which run holds it,
-and SIGINT/SIGTERM still stop it (:class:`BuildWatch`).
+One build is one run of the price job over a range of months. Before it starts, the runs left
+by dead builds are repaired; while it runs, :class:`~finscope.runs.BuildWatch` reports waits for
+the writer slot and honours SIGINT/SIGTERM (both in :mod:`finscope.runs`). The result names
+each failing check; :func:`catch_up_start` says where a refresh of the universe must begin.
 """
 
 from __future__ import annotations
 
-import os
-import select
 import signal
-import socket
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from functools import partial
-from types import FrameType, TracebackType
-from typing import Any
 
 import click
 import dagster as dg
 import duckdb
 
+from finscope.runs import BuildInterrupted, BuildWatch, Echo, owner_tags, repair_stale_runs
 from models import clock
 from pipelines.definitions import PRICE_JOB, build_definitions, monthly_partitions
-from pipelines.resources import POOL
 from pipelines.settings import Settings
 from warehouse.paths import DataHome
 
-PID_TAG, HOST_TAG = "finscope/pid", "finscope/host"
-"""Run tags naming the process that executes a ``finscope build`` run."""
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 """Dagster's documented run tags for one run over a partition range (a single-run backfill)."""
-IN_PROGRESS = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
-NOT_YET_STARTED = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.QUEUED]
-WAIT_MESSAGE_EVERY_S = 30.0
 CATCH_UP_LOCK_WAIT_S = 60.0
-
-Echo = Callable[[str], Any]
 
 
 @dataclass(frozen=True)
@@ -70,15 +54,6 @@ class BuildResult:
     failed_checks: list[str]
     passed_checks: int = 0
     check_failures: list[CheckFailure] = field(default_factory=list)
-
-
-class BuildInterrupted(Exception):
-    """SIGINT or SIGTERM stopped the build; its run is marked failed and its slots are free."""
-
-    def __init__(self, signum: int, run_id: str) -> None:
-        self.signum, self.run_id = signum, run_id
-        super().__init__(f"stopped by {signal.Signals(signum).name}: run {run_id} marked failed "
-                         f"and its {POOL} slot released")
 
 
 def build(
@@ -156,177 +131,6 @@ def _check_failure(evaluation: dg.AssetCheckEvaluation, checks: str) -> CheckFai
         shown.append(f"... ({count.value} in all)")
     name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
     return CheckFailure(name, evaluation.description or "failed", shown, checks)
-
-
-def owner_tags() -> dict[str, str]:
-    """This process's pid and host, as run tags."""
-    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
-
-
-def _process_gone(pid: int) -> bool:
-    """True when no process ``pid`` runs here (a zombie, killed but not yet reaped, is gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def stale_owner(run: dg.DagsterRun) -> str | None:
-    """``"finscope pid N on HOST"`` when ``run`` belongs to a finscope process that is gone.
-
-    Runs without finscope's tags (launched by the daemon or the UI) are left to Dagster's run
-    monitoring (see dagster.yaml): their process cannot be told from here.
-    """
-    pid, host = run.tags.get(PID_TAG, ""), run.tags.get(HOST_TAG)
-    if not pid.isdigit() or host != socket.gethostname() or int(pid) == os.getpid():
-        return None
-    return f"finscope pid {pid} on {host}" if _process_gone(int(pid)) else None
-
-
-def _claimed_slots(instance: dg.DagsterInstance, run_id: str) -> int:
-    storage = instance.event_log_storage
-    if not storage.supports_global_concurrency_limits:
-        return 0
-    infos = storage.get_concurrency_infos(list(storage.get_concurrency_keys()))
-    return sum(slot.run_id == run_id for info in infos.values() for slot in info.claimed_slots)
-
-
-def repair(instance: dg.DagsterInstance, run: dg.DagsterRun, owner: str, echo: Echo) -> None:
-    """Mark ``run`` failed and free its concurrency slots, saying so in one line."""
-    slots = _claimed_slots(instance, run.run_id)
-    instance.report_run_failed(run, message=f"The process of this run ({owner}) is gone; "
-                                            "marked failed by finscope.")
-    if instance.event_log_storage.supports_global_concurrency_limits:
-        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-    echo(f"finscope: run {run.run_id} ({run.status.value}) was left by {owner}, which is gone: "
-         f"marked it failed, freed {slots} {POOL} slot{'s' * (slots != 1)}")
-
-
-def repair_stale_runs(instance: dg.DagsterInstance, echo: Echo = click.echo) -> list[str]:
-    """Fail the unfinished runs of finscope processes that are gone; free their slots.
-
-    Returns:
-        The ids of the runs repaired (one line printed for each).
-    """
-    repaired = []
-    for run in instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS + NOT_YET_STARTED)):
-        owner = stale_owner(run)
-        if owner:
-            repair(instance, run, owner, echo)
-            repaired.append(run.run_id)
-    return repaired
-
-
-class _Interrupted(KeyboardInterrupt):
-    """Raised in the main thread to end a wait for a slot (Dagster treats it as an interrupt)."""
-
-
-class BuildWatch:
-    """While a run executes in this process: report waits for the writer slot; honour signals.
-
-    Dagster's in-process executor only records SIGINT/SIGTERM while a step waits for a pool
-    slot, and waits on. So signals also wake a watcher thread (``signal.set_wakeup_fd``); if the
-    run is then waiting for a slot, the watcher interrupts the main thread, Dagster marks the
-    run failed and the pending claim is dropped. In a step, Dagster's own interrupt applies.
-    """
-
-    def __init__(self, instance: dg.DagsterInstance, run_id: str, echo: Echo,
-                 *, message_every_s: float = WAIT_MESSAGE_EVERY_S) -> None:
-        self.instance, self.run_id, self.echo = instance, run_id, echo
-        self.message_every_s = message_every_s
-        self.signum: int | None = None
-        self._stop = threading.Event()
-        self._main = threading.main_thread() is threading.current_thread()
-        self._reader, self._writer = socket.socketpair()
-        self._restore: list[Callable[[], object]] = []
-        self._thread = threading.Thread(target=self._watch, name="finscope-build-watch",
-                                        daemon=True)
-
-    def __enter__(self) -> BuildWatch:
-        if self._main:
-            self._writer.setblocking(False)
-            previous_fd = signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
-            self._restore.append(lambda: signal.set_wakeup_fd(previous_fd))
-            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
-                self._restore.append(partial(signal.signal, signum,
-                                             signal.signal(signum, self._raise)))
-        self._thread.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        for undo in reversed(self._restore):
-            undo()
-        self._reader.close()
-        self._writer.close()
-        # Whatever happened: nothing of this run may keep a slot or stay "in progress".
-        run = self.instance.get_run_by_id(self.run_id)
-        if run is not None and run.status in IN_PROGRESS + NOT_YET_STARTED:
-            self.instance.report_run_failed(run, message="finscope build stopped")
-        if self.instance.event_log_storage.supports_global_concurrency_limits:
-            self.instance.event_log_storage.free_concurrency_slots_for_run(self.run_id)
-
-    def _raise(self, signum: int, frame: FrameType | None) -> None:
-        if signum != signal.SIGUSR1:
-            self.signum = signum
-        raise _Interrupted
-
-    def _watch(self) -> None:
-        last_message = 0.0
-        kicked = False
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self._reader], [], [], 1.0)
-            if ready:
-                for byte in self._reader.recv(64):
-                    if byte in (signal.SIGINT, signal.SIGTERM) and self.signum is None:
-                        self.signum = byte
-                        self.echo(f"finscope: {signal.Signals(byte).name} received: stopping "
-                                  f"run {self.run_id}")
-            try:
-                waiting, holders = self._waiting()
-            except Exception:  # storage busy or closing: try again next second
-                continue
-            if waiting and self.signum is not None and not kicked:
-                kicked = True  # Dagster only noted the signal: end the wait in the main thread
-                signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGUSR1)
-            elif waiting and time.monotonic() - last_message >= self.message_every_s:
-                last_message = time.monotonic()
-                self.echo(f"finscope: {', '.join(waiting)} waits for the {POOL} slot, held by "
-                          f"{'; '.join(holders) or 'another run'} (Ctrl-C or SIGTERM stops "
-                          f"this build)")
-
-    def _waiting(self) -> tuple[list[str], list[str]]:
-        """Our steps waiting for a writer slot, and who holds the slots (stale holders repaired)."""
-        storage = self.instance.event_log_storage
-        if not storage.supports_global_concurrency_limits:
-            return [], []
-        info = storage.get_concurrency_info(POOL)
-        if any(slot.run_id == self.run_id for slot in info.claimed_slots):
-            return [], []
-        waiting = [p.step_key for p in info.pending_steps
-                   if p.run_id == self.run_id and p.assigned_timestamp is None]
-        return waiting, list(self._holders(info.claimed_slots)) if waiting else []
-
-    def _holders(self, slots: list[Any]) -> Iterator[str]:
-        for slot in slots:
-            run = self.instance.get_run_by_id(slot.run_id)
-            owner = stale_owner(run) if run else None
-            if run and owner:
-                repair(self.instance, run, owner, self.echo)
-                continue
-            who = (f"finscope pid {run.tags[PID_TAG]} on {run.tags.get(HOST_TAG)}"
-                   if run and PID_TAG in run.tags else "launched by Dagster")
-            status = run.status.value if run else "unknown"
-            yield f"run {slot.run_id} (step {slot.step_key}, {status}, {who})"
 
 
 def _warehouse_bars(home: DataHome, lock_wait_s: float, echo: Echo) -> dict[str, date] | None:

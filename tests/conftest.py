@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from models import clock
 from models.clock import Clock
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 FROZEN_AT = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
 """The instant FinScope's clock shows in tests (a Wednesday; XNYS open, the month half gone)."""
@@ -28,3 +33,21 @@ def frozen_clock(request: pytest.FixtureRequest) -> Iterator[Clock]:
         return
     with clock.frozen(FROZEN_AT) as frozen:
         yield frozen
+
+
+@pytest.fixture
+def finscope_instance(tmp_path: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.DagsterInstance]:
+    """FinScope's own instance (its dagster.yaml: the writer pool of 1) in a temporary data
+    directory, through ``finscope.home.prepare``; ``DAGSTER_HOME`` is set for child processes
+    too, and restored afterwards with ``FINSCOPE_HOME``."""
+    import dagster as dg  # here, not at the top: most tests never load Dagster
+
+    from finscope import home as data_home
+    from warehouse.paths import DataHome
+
+    monkeypatch.setenv("DAGSTER_HOME", "")  # prepare() sets both; monkeypatch restores them
+    monkeypatch.setenv("FINSCOPE_HOME", "")
+    data_home.prepare(DataHome(tmp_path / "dagster-home"))
+    with dg.DagsterInstance.get() as instance:
+        yield instance

@@ -14,10 +14,9 @@ domain deletes what it left behind (partial files, and files that never became c
 Pruning orders files by their sequence number, never by time, and never deletes a file the
 manifest names.
 
-Readers (``SnapshotReader``) attach every current domain file read-only into one in-memory
-DuckDB connection, with a view per table under its usual name (``core.prices_daily``), so
-queries join across domains as they would in the warehouse. Each file name is new, so DuckDB's
-one-instance-per-path cache never serves stale data.
+Readers (``warehouse.reader.SnapshotReader``) attach every current file read-only into one
+connection. Each file name is new, so DuckDB's one-instance-per-path cache never serves stale
+data.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ import fcntl
 import json
 import os
 import re
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,13 +34,16 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.serving import IDENTIFIER, ServingDomain
+from warehouse.serving import ServingDomain
 
 POINTER = "CURRENT"
 LOCK = ".lock"
 KEEP = 3
 """Files kept per domain: the current one and the newest older ones, for readers still on them."""
-_FILE = re.compile(r"^(?P<domain>[a-z][a-z0-9_]*)-(?P<seq>\d{6,})-(?P<tag>[0-9a-f]{6})\.duckdb$")
+FILE_NAME = re.compile(
+    r"^(?P<domain>[a-z][a-z0-9_]*)-(?P<seq>\d{6,})-(?P<tag>[0-9a-f]{6})\.duckdb$"
+)
+"""A published snapshot file: ``<domain>-<sequence>-<random tag>.duckdb``."""
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def _files(directory: Path, domain: str) -> list[tuple[int, Path]]:
     """The published files of ``domain``, as (sequence, path), oldest first."""
     found = []
     for path in directory.glob(f"{domain}-*.duckdb"):
-        match = _FILE.match(path.name)
+        match = FILE_NAME.match(path.name)
         if match and match["domain"] == domain:
             found.append((int(match["seq"]), path))
     return sorted(found)
@@ -242,109 +243,3 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-@dataclass(frozen=True)
-class ReaderLimits:
-    """DuckDB limits of one app process's snapshot connection (several workers share the RAM)."""
-
-    memory_limit: str = "1GB"
-    threads: int = 2
-
-
-class SnapshotReader:
-    """Thread-safe, read-only access to the current snapshots for a long-lived app process.
-
-    Each request calls ``cursor()``; when ``CURRENT`` has moved, the next cursor comes from a
-    new connection over the new files, while cursors already handed out keep reading the old
-    ones until they close. A file named by ``CURRENT`` that cannot be opened (pruned between
-    reading the manifest and attaching it, by a publisher much faster than this reader) is
-    retried on the next request; the previous connection keeps serving meanwhile.
-    """
-
-    def __init__(self, directory: Path, limits: ReaderLimits | None = None) -> None:
-        self.directory = directory
-        self.limits = limits or ReaderLimits()
-        self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
-        self._manifest: Manifest | None = None
-        self._con: duckdb.DuckDBPyConnection | None = None
-
-    def manifest(self) -> Manifest | None:
-        """What is being served: every domain's snapshot (None before the first publish)."""
-        self._refresh()
-        return self._manifest
-
-    def info(self, domain: str = "prices") -> SnapshotInfo | None:
-        """The snapshot of ``domain`` being served (None when it has none yet)."""
-        manifest = self.manifest()
-        return None if manifest is None else manifest.domains.get(domain)
-
-    @contextmanager
-    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only cursor over the current snapshots of every domain.
-
-        Raises:
-            FileNotFoundError: no snapshot has been published yet.
-        """
-        self._refresh()
-        with self._lock:
-            if self._con is None:
-                raise FileNotFoundError(f"no serving snapshot in {self.directory} yet")
-            cur = self._con.cursor()
-        try:
-            yield cur
-        finally:
-            cur.close()
-
-    def _refresh(self) -> None:
-        try:
-            st = os.stat(self.directory / POINTER)
-        except FileNotFoundError:
-            return
-        stamp = (st.st_ino, st.st_mtime_ns)
-        if stamp == self._stamp:
-            return
-        with self._lock:
-            if stamp == self._stamp:
-                return
-            manifest = read_manifest(self.directory)
-            if manifest is None:
-                return
-            if self._manifest is None or manifest.version != self._manifest.version:
-                try:
-                    self._con = self._open(manifest)
-                except (duckdb.IOException, duckdb.BinderException, FileNotFoundError):
-                    return  # pruned by a faster publisher: keep serving, re-read next time
-                self._manifest = manifest
-            self._stamp = stamp
-
-    def _open(self, manifest: Manifest) -> duckdb.DuckDBPyConnection:
-        """An in-memory connection with each domain's file attached and a view per table."""
-        con = duckdb.connect(":memory:", config={
-            "memory_limit": self.limits.memory_limit, "threads": self.limits.threads})
-        try:
-            views: dict[str, str] = {}
-            for name, info in sorted(manifest.domains.items()):
-                path = self.directory / info.file
-                if not IDENTIFIER.match(name) or not _FILE.match(info.file):
-                    raise duckdb.BinderException(f"manifest names a bad snapshot {info.file!r}")
-                if not path.exists():
-                    raise FileNotFoundError(path)
-                con.execute(f"ATTACH ? AS {name} (READ_ONLY)", [str(path)])
-                tables = con.execute(
-                    "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ?"
-                    " AND NOT (schema_name = 'meta' AND table_name = 'snapshot')",
-                    [name]).fetchall()
-                for schema, table in tables:
-                    if IDENTIFIER.match(schema) and IDENTIFIER.match(table):
-                        views[f"{schema}.{table}"] = f"{name}.{schema}.{table}"
-            for schema in sorted({v.split(".")[0] for v in views}):
-                con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            for view, source in sorted(views.items()):
-                con.execute(f"CREATE VIEW {view} AS SELECT * FROM {source}")  # noqa: S608
-        except BaseException:
-            con.close()
-            raise
-        return con
-

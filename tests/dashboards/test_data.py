@@ -8,7 +8,7 @@ import pytest
 
 from dashboards import data
 from dashboards.app import MEMORY_ENV, THREADS_ENV, reader_limits
-from warehouse.snapshot import ReaderLimits
+from warehouse.reader import ReaderLimits
 
 SYMBOLS = ["AAPL", "MSFT", "NVDA", "JPM", "XOM", "SPY", "BTC-USD", "ETH-USD"]
 

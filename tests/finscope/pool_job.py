@@ -14,7 +14,7 @@ import uuid
 
 import dagster as dg
 
-from finscope.build import BuildWatch, owner_tags
+from finscope.runs import BuildWatch, owner_tags
 from pipelines.resources import POOL
 
 

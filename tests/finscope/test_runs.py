@@ -8,16 +8,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from finscope import home as data_home
-from finscope.build import HOST_TAG, PID_TAG, repair_stale_runs, stale_owner
+from finscope.runs import HOST_TAG, PID_TAG, repair_stale_runs, stale_owner
 from pipelines.resources import POOL
-from warehouse.paths import DataHome
 
 POOL_JOB = Path(__file__).with_name("pool_job.py")
 
@@ -44,15 +41,6 @@ def test_stale_owner_is_a_finscope_process_gone_from_this_host(tags, stale):
     assert (owner is not None) == stale
     if stale:
         assert owner == f"finscope pid {values[PID_TAG]} on {values[HOST_TAG]}"
-
-
-@pytest.fixture
-def instance(tmp_path, monkeypatch) -> Iterator[dg.DagsterInstance]:
-    """FinScope's instance in a tmp data directory (DAGSTER_HOME set for the children too)."""
-    monkeypatch.setenv("DAGSTER_HOME", "")
-    data_home.prepare(DataHome(tmp_path / "home"))
-    with dg.DagsterInstance.get() as instance:
-        yield instance
 
 
 def start(mode: str, *args: str) -> subprocess.Popen[str]:
@@ -82,7 +70,8 @@ def claimed(instance: dg.DagsterInstance) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.real_clock
-def test_a_killed_builds_run_is_failed_and_its_slot_freed(instance):
+def test_a_killed_builds_run_is_failed_and_its_slot_freed(finscope_instance):
+    instance = finscope_instance
     holder = start("hold")
     run_id = read_until(holder, "holding")[-1].split()[1]
     os.kill(holder.pid, signal.SIGKILL)
@@ -102,7 +91,8 @@ def test_a_killed_builds_run_is_failed_and_its_slot_freed(instance):
 
 @pytest.mark.slow
 @pytest.mark.real_clock
-def test_a_waiting_build_names_the_holder_and_stops_on_sigterm(instance):
+def test_a_waiting_build_names_the_holder_and_stops_on_sigterm(finscope_instance):
+    instance = finscope_instance
     holder = start("hold")
     try:
         holder_run = read_until(holder, "holding")[-1].split()[1]

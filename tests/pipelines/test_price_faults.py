@@ -5,7 +5,7 @@ domain beside a healthy one, and a provider that hangs while another run writes.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -13,7 +13,6 @@ import duckdb
 import pandas as pd
 import pytest
 
-from finscope import home as data_home
 from finscope.build import build
 from models import clock
 from models.instruments import Instrument
@@ -23,9 +22,9 @@ from pipelines.serving.assets import key_checks, serving_assets
 from pipelines.sources.base import PriceBatch, PriceSource
 from pipelines.sources.sample import SampleSource
 from tests.pipelines.test_build import UnitSlip, table
-from warehouse.paths import DataHome
+from warehouse.reader import SnapshotReader
 from warehouse.serving import ServingDomain, ServingTable
-from warehouse.snapshot import SnapshotReader, current
+from warehouse.snapshot import current
 
 
 class Edited(PriceSource):
@@ -203,31 +202,22 @@ class Hanging(PriceSource):
 HANGING, RELEASE = threading.Event(), threading.Event()
 
 
-@pytest.fixture
-def pooled_instance(tmp_path, monkeypatch) -> Iterator[dg.DagsterInstance]:
-    """FinScope's own instance settings (the writer pool of 1) in a temporary data dir."""
-    monkeypatch.setenv("DAGSTER_HOME", "")
-    data_home.prepare(DataHome(tmp_path / "dagster-home"))
-    with dg.DagsterInstance.get() as instance:
-        yield instance
-
-
 @pytest.mark.slow
 def test_a_hanging_provider_does_not_stop_another_run_from_writing(settings, home,
-                                                                    pooled_instance):
+                                                                    finscope_instance):
     HANGING.clear()
     RELEASE.clear()
     stuck: dict[str, object] = {}
 
     def hang() -> None:
-        stuck["result"] = build(settings, home, instance=pooled_instance,
+        stuck["result"] = build(settings, home, instance=finscope_instance,
                                 resources={"equity_prices": Hanging()})
 
     thread = threading.Thread(target=hang)
     thread.start()
     try:
         assert HANGING.wait(timeout=60)  # the first run is inside its fetch, holding no writer
-        other = build(settings, home, instance=pooled_instance)  # writes everything meanwhile
+        other = build(settings, home, instance=finscope_instance)  # writes everything meanwhile
         assert other.success and thread.is_alive()
         assert current(home.snapshots).run_id == other.run_id
     finally:

@@ -14,8 +14,9 @@ import pytest
 from warehouse import snapshot
 from warehouse.migrate import migrate
 from warehouse.prices import SERVING as PRICES
+from warehouse.reader import ReaderLimits, SnapshotReader
 from warehouse.serving import ServingDomain, ServingTable
-from warehouse.snapshot import ReaderLimits, SnapshotReader, current, publish, read_manifest
+from warehouse.snapshot import current, publish, read_manifest
 
 NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
 NEWS = ServingDomain("news", (ServingTable("marts.headlines", asset="headlines", key=("id",)),))
