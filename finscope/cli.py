@@ -119,7 +119,7 @@ def up(host: str, port: int, dagster_port: int, skip_build: bool) -> None:
         supervisor.start_dagster(host, dagster_port)
         supervisor.wait_ready(f"http://{host}:{port}/", f"http://{host}:{dagster_port}/")
         click.echo(f"finscope: dashboard http://{host}:{port}  Dagster http://{host}:{dagster_port}"
-                   "  (Ctrl-C stops both)")
+                   "  (Ctrl-C stops them all)")
         supervisor.wait()
 
 

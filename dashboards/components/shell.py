@@ -34,7 +34,7 @@ def snapshot_badge() -> html.Span:
     except data.NoSnapshotError:
         return html.Span(dbc.Badge("no snapshot yet", color="warning"), id="snapshot-badge")
     return html.Span([
-        dbc.Badge(f"snapshot {info.version[:15]}", color="secondary", className="me-2",
+        dbc.Badge(f"snapshot {info.version}", color="secondary", className="me-2",
                   title=info.version),
         html.Small(f"as of {fmt_time(info.created_at)}", className="text-light opacity-75"),
     ], id="snapshot-badge", className="d-none d-md-inline")

@@ -107,7 +107,7 @@ def test_navbar_comes_from_the_page_registry_and_footer_names_the_snapshot(app, 
         f"Serving snapshot {info.version} · published {fmt_time(info.created_at)} "
         f"· run {info.run_id}")
     assert tree.text(tree.find(shell, "snapshot-badge")) == (
-        f"snapshot {info.version[:15]} as of {fmt_time(info.created_at)}")
+        f"snapshot {info.version} as of {fmt_time(info.created_at)}")
 
 
 def test_a_new_snapshot_replaces_every_cached_answer_and_text_stays_text(
