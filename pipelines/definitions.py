@@ -61,9 +61,10 @@ def build_definitions(
 ) -> dg.Definitions:
     """Assets, checks, the daily schedule and resources for ``settings``.
 
-    Retries live in one place: each request to a provider (``pipelines.sources.retry``),
-    within a total deadline per source. Steps are not retried, so a run's worst case is
-    bounded by the sources' deadlines (README, "Going live").
+    Retries live in one place, the sources' HTTP policy (``pipelines.sources.http``): per
+    request, within a total deadline per fetch. Steps are not retried (and runs only when their
+    worker died, see dagster.yaml), so a run's worst case is bounded by the sources' deadlines
+    (README, "Going live").
 
     Args:
         resources: overrides, e.g. a failing or recorded source in tests.

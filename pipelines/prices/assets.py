@@ -81,6 +81,18 @@ def staging_folder(context: dg.AssetExecutionContext, staging: StagingResource) 
     return Path(staging.path) / (context.run.root_run_id or context.run.run_id)
 
 
+def clean_staging(context: dg.AssetExecutionContext, staging: StagingResource) -> None:
+    """Delete the staging folders of runs that are over (a run that died leaves its folder)."""
+    root = Path(staging.path)
+    ours = staging_folder(context, staging)
+    for folder in root.iterdir() if root.is_dir() else []:
+        if folder == ours or not folder.is_dir():
+            continue
+        run = context.instance.get_run_by_id(folder.name)
+        if run is None or run.is_finished:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def build_price_assets(
     settings: Settings, partitions: dg.PartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
@@ -141,6 +153,7 @@ def build_price_assets(
         """
         span = window(context, first_day)
         folder = staging_folder(context, staging)
+        clean_staging(context, staging)
         if span is None:
             shutil.rmtree(folder, ignore_errors=True)
             return nothing_to_do(context, first_day)

@@ -228,3 +228,12 @@ def test_a_hanging_provider_does_not_stop_another_run_from_writing(settings, hom
         dupes = con.execute("SELECT count(*) FROM (SELECT symbol, date FROM core.prices_daily"
                             " GROUP BY ALL HAVING count(*) > 1)").fetchone()
     assert dupes == (0,)
+
+
+def test_staged_fetches_of_runs_that_are_over_are_cleaned(settings, home, instance):
+    left = home.staging / "run-that-died" / "equity_prices"
+    left.mkdir(parents=True)
+    (left / "prices.parquet").write_bytes(b"half")
+    result = build(settings, home, instance=instance)
+    assert result.success
+    assert list(home.staging.iterdir()) == []  # the dead run's folder and this run's own
