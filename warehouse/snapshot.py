@@ -73,6 +73,8 @@ def read_manifest(directory: Path) -> Manifest | None:
         data = json.loads((directory / POINTER).read_text())
     except FileNotFoundError:
         return None
+    if "domains" not in data:  # the single-snapshot pointer of FinScope's first layout
+        return None
     return Manifest(
         version=int(data["version"]),
         domains={name: SnapshotInfo(**info) for name, info in data["domains"].items()},
@@ -200,6 +202,9 @@ def _clean_leftovers(directory: Path, domain: str, manifest: Manifest) -> None:
     """
     for partial in directory.glob(f".{domain}-*.partial*"):
         partial.unlink(missing_ok=True)
+    if not manifest.domains:  # files of the first, single-snapshot layout: superseded now
+        for legacy in directory.glob("snapshot-*.duckdb*"):
+            legacy.unlink(missing_ok=True)
     served = manifest.domains.get(domain)
     for seq, path in _files(directory, domain):
         if served is None or seq > served.seq:

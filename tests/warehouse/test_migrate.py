@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -49,3 +50,22 @@ def test_misnamed_or_repeated_versions_are_refused(tmp_path: Path, name: str, me
     (folder / name).write_text("SELECT 1;")
     with pytest.raises(ValueError, match=message):
         migrations(folder)
+
+
+def test_a_warehouse_of_the_first_schema_keeps_its_rows_and_gains_provenance(tmp_path):
+    shipped = Path(__file__).resolve().parents[2] / "warehouse" / "sql" / "migrations"
+    first = tmp_path / "first"
+    first.mkdir()
+    (first / "001_schemas_and_prices.sql").write_text(
+        (shipped / "001_schemas_and_prices.sql").read_text())
+    con = duckdb.connect()
+    assert migrate(con, first) == [1]
+    con.execute("INSERT INTO core.prices_daily VALUES ('A', DATE '2024-01-02', 1, 1, 1, 1, 1, 1,"
+                " NULL, 'sample', TIMESTAMPTZ '2024-01-03 06:00:00+00', 'fetch-run')")
+    con.execute("INSERT INTO marts.returns_daily VALUES ('A', DATE '2024-01-02', 1, NULL, NULL,"
+                " 'rebuild-run')")
+    assert migrate(con) == [v.version for v in migrations()][1:]
+    fetch = [(datetime(2024, 1, 3, 6, tzinfo=UTC), "fetch-run")]
+    assert con.execute("SELECT fetched_at, run_id FROM core.prices_daily").fetchall() == fetch
+    # the returns keep the fetch's time and run, not the rebuild's
+    assert con.execute("SELECT fetched_at, run_id FROM marts.returns_daily").fetchall() == fetch

@@ -199,3 +199,17 @@ def test_swap_while_readers_query_never_fails_a_request(warehouse, tmp_path):
         assert cur.execute("SELECT count(*) FROM core.prices_daily").fetchone() == (11,)
     assert reader.info().run_id == "r11"
     assert len(seen) > 1  # readers moved to new versions without a restart
+
+
+def test_a_directory_of_the_first_layout_is_taken_over(warehouse, tmp_path):
+    directory = tmp_path / "s"
+    directory.mkdir()
+    (directory / "snapshot-20261101T060000000000Z-abc123.duckdb").write_bytes(b"old")
+    (directory / "CURRENT").write_text(json.dumps({
+        "version": "20261101T060000000000Z-abc123", "file": "snapshot-20261101T060000000000Z"
+        "-abc123.duckdb", "created_at": "2026-11-01T06:00:00+00:00", "run_id": "r",
+        "tables": {}}))
+    assert read_manifest(directory) is None and SnapshotReader(directory).info() is None
+    info = publish(warehouse, directory, PRICES, run_id="new", now=NOW)
+    assert current(directory) == info
+    assert sorted(p.name for p in directory.glob("*.duckdb")) == [info.file]
