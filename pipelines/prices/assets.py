@@ -204,7 +204,11 @@ def build_price_assets(
         if span is None:
             return nothing_to_do(context, first_day, [complete])
         start, end = span
-        staged = fetching.staged_fetches(folder) if folder.exists() else []
+        if not folder.is_dir():
+            raise dg.Failure(
+                f"nothing is staged for run {folder.name}: materialise fetched_prices and "
+                "raw_prices together (the refresh_prices job does), or re-execute both")
+        staged = fetching.staged_fetches(folder)
         with warehouse.connect() as con:
             outcomes = [fetching.store(con, s, run_id=context.run.run_id,
                                        replace=config.replace, log=context.log)

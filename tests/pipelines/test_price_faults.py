@@ -237,3 +237,15 @@ def test_staged_fetches_of_runs_that_are_over_are_cleaned(settings, home, instan
     result = build(settings, home, instance=instance)
     assert result.success
     assert list(home.staging.iterdir()) == []  # the dead run's folder and this run's own
+
+
+def test_a_write_with_nothing_staged_fails_and_says_why(settings, home, instance):
+    defs = build_definitions(settings, home)
+    job = defs.resolve_implicit_global_asset_job_def()
+    month = clock.yesterday().replace(day=1).isoformat()
+    run = job.execute_in_process(instance=instance, partition_key=month, raise_on_error=False,
+                                 asset_selection=[dg.AssetKey("raw_prices")])
+    assert not run.success
+    failure = next(e for e in run.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "materialise fetched_prices and raw_prices together" in str(
+        failure.step_failure_data.error)
