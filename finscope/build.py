@@ -168,6 +168,18 @@ def _warehouse_bars(home: DataHome, lock_wait_s: float, echo: Echo) -> dict[str,
     return {symbol: last for symbol, last in rows}
 
 
+class WarehouseLocked(RuntimeError):
+    """The warehouse stayed locked by another process longer than a catch-up may wait."""
+
+
+@dataclass(frozen=True)
+class StoredBars:
+    """What a catch-up needs to know: each (symbol, source)'s last bar, pending refetches."""
+
+    last: dict[tuple[str, str], date]
+    earliest_refetch: date | None
+
+
 def catch_up_start(
     home: DataHome,
     settings: Settings,
@@ -175,16 +187,66 @@ def catch_up_start(
     lock_wait_s: float = CATCH_UP_LOCK_WAIT_S,
     echo: Echo = click.echo,
 ) -> date | None:
-    """The day a refresh must start from: the oldest last stored bar of the universe's symbols.
+    """The day a refresh must start from: the oldest last stored bar of the universe's symbols
+    (from each one's configured source), or the earliest bar a failing check asked to refetch.
 
     Symbols no longer in the settings do not count. None (build from the history start) when
-    there is no warehouse yet, a symbol of the universe has no bar yet, or the warehouse stayed
-    locked for ``lock_wait_s``. Older gaps are left to backfills and the calendar-gap check.
+    there is no warehouse yet, or a symbol has no bar yet from its configured source (a new
+    symbol, or a class switched to another source). Older gaps are left to backfills and the
+    calendar-gap check.
+
+    Raises:
+        WarehouseLocked: another process held the warehouse for longer than ``lock_wait_s``.
     """
     if not home.warehouse.exists():
         return None
-    last = _warehouse_bars(home, lock_wait_s, echo)
-    if not last:
+    stored = _stored_bars(home, lock_wait_s, echo)
+    if stored is None or not stored.last:
         return None
-    ends = [last.get(instrument.symbol) for instrument in settings.instruments()]
-    return None if not ends or None in ends else min(d for d in ends if d is not None)
+    ends = [stored.last.get((i.symbol, settings.source_for(i))) for i in settings.instruments()]
+    if not ends or None in ends:
+        return None
+    start = min(d for d in ends if d is not None)
+    return min(start, stored.earliest_refetch or start)
+
+
+def _stored_bars(home: DataHome, lock_wait_s: float, echo: Echo) -> StoredBars | None:
+    """The warehouse's last bars and pending refetches; waits (bounded) while a step holds it.
+
+    Returns:
+        None when the warehouse has no price table yet.
+
+    Raises:
+        WarehouseLocked: still locked after ``lock_wait_s``.
+    """
+    deadline = time.monotonic() + lock_wait_s
+    said = False
+    while True:
+        try:
+            con = duckdb.connect(str(home.warehouse), read_only=True)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseLocked(
+                    f"the warehouse is still locked by another process after {lock_wait_s:g}s "
+                    "(a Dagster run?); try again when it is done") from None
+            if not said:
+                said = True
+                echo("finscope: the warehouse is locked by another process (a Dagster step?); "
+                     f"waiting up to {lock_wait_s:g}s to read its last stored bars")
+            time.sleep(0.5)
+    try:
+        rows = con.execute(
+            "SELECT symbol, source, max(date) FROM core.prices_daily GROUP BY ALL"
+        ).fetchall()
+        try:
+            refetch = con.execute("SELECT min(date) FROM meta.refetch").fetchall()[0][0]
+        except duckdb.CatalogException:  # a warehouse from before the refetch queue
+            refetch = None
+    except duckdb.CatalogException:
+        return None
+    finally:
+        con.close()
+    return StoredBars({(symbol, source): last for symbol, source, last in rows}, refetch)

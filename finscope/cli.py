@@ -105,10 +105,18 @@ def up(host: str, port: int, dagster_port: int, skip_build: bool) -> None:
     settings = _settings()
     home = data_home.prepare(DataHome.from_env())
     if not skip_build:
-        from finscope.build import catch_up_start
+        from finscope.build import WarehouseLocked, catch_up_start
 
         # A first run builds all history; later ones catch up from the last stored bars.
-        result = _build(settings, home, start=catch_up_start(home, settings))
+        try:
+            start = catch_up_start(home, settings)
+        except WarehouseLocked as exc:
+            if current(home.snapshots) is None:
+                raise click.ClickException(str(exc)) from None
+            click.echo(f"finscope: {exc}; serving the last snapshot without building", err=True)
+            skip_build = True
+    if not skip_build:
+        result = _build(settings, home, start=start)
         if not result.success:
             click.echo(f"finscope: build run {result.run_id} failed", err=True)
             if current(home.snapshots) is None:

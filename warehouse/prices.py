@@ -73,9 +73,9 @@ def replace_raw(
     ``start..end`` that the fetch did not return is kept (a truncated file or a provider that
     shortened its history never deletes stored history silently) and counted in
     ``RawWrite.kept``; with ``replace`` the fetch replaces the whole window of ``symbols``.
-    Stored actions of a fully fetched symbol are replaced from ``start`` to the last bar the
-    fetch returned for it (so a provider that removed or corrected a split or dividend is
-    believed, while actions beyond a truncated answer stay with their kept bars).
+    Stored actions of a fully fetched symbol are replaced over the span its fetched bars cover,
+    first to last (so a provider that removed or corrected a split or dividend is believed,
+    while the actions of bars kept outside a truncated answer stay with them).
 
     Returns:
         What was written and kept.
@@ -97,12 +97,12 @@ def replace_raw(
                     con.execute(
                         f"DELETE FROM {table} WHERE date BETWEEN $start AND $end"  # noqa: S608
                         " AND symbol IN (SELECT unnest($symbols))", params)
-            con.execute(  # the fetch speaks for actions up to its last bar of each symbol
-                "DELETE FROM raw.corporate_actions r USING (SELECT symbol, max(date) AS hi"
-                "   FROM fetched_bars GROUP BY symbol) f"
-                " WHERE r.symbol = f.symbol AND r.date BETWEEN $start AND f.hi"
+            con.execute(  # the fetch speaks for the actions of the span its bars cover
+                "DELETE FROM raw.corporate_actions r USING (SELECT symbol, min(date) AS lo,"
+                "   max(date) AS hi FROM fetched_bars GROUP BY symbol) f"
+                " WHERE r.symbol = f.symbol AND r.date BETWEEN f.lo AND f.hi"
                 " AND r.symbol IN (SELECT unnest($symbols))",
-                {"symbols": list(symbols), "start": start})
+                {"symbols": list(symbols)})
             con.execute(
                 "DELETE FROM raw.prices_daily r USING fetched_bars f"
                 " WHERE r.symbol = f.symbol AND r.date = f.date"

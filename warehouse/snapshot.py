@@ -120,22 +120,40 @@ def publish(
         version = f"{domain.name}-{seq:06d}-{uuid.uuid4().hex[:6]}"
         final = directory / f"{version}.duckdb"
         partial = directory / f".{version}.partial"
+        pointer = directory / POINTER
+        committed = False
         try:
             counts = _copy(con, partial, domain)
             info = SnapshotInfo(version, final.name, now.isoformat(), run_id, counts,
                                 domain.name, seq)
-            _record(con, partial, info, now)
+            _record(partial, con, info, now)
             _fsync(partial)
             os.replace(partial, final)
             _fsync_dir(directory)
             domains = {**manifest.domains, domain.name: info}
-            _write_manifest(directory, Manifest(manifest.version + 1, domains))
+            committed = _write_manifest(directory, Manifest(manifest.version + 1, domains))
         except BaseException:
-            for path in (partial, partial.with_name(partial.name + ".wal"), final):
-                path.unlink(missing_ok=True)
+            committed = committed or _names(pointer, final.name)
+            for path in (partial, partial.with_name(partial.name + ".wal"),
+                         *([] if committed else [final])):
+                path.unlink(missing_ok=True)  # never the file CURRENT now names
             raise
+        finally:
+            if committed:
+                _record_published(con, info, now)
         _prune(directory, domain.name, info, keep)
+        if not manifest.domains:  # files of the first, single-snapshot layout: superseded now
+            for legacy in directory.glob("snapshot-*.duckdb*"):
+                legacy.unlink(missing_ok=True)
     return info
+
+
+def _names(pointer: Path, file: str) -> bool:
+    """Whether the manifest at ``pointer`` names ``file`` (a swap that did land)."""
+    try:
+        return file in pointer.read_text()
+    except OSError:
+        return False
 
 
 def _copy(con: duckdb.DuckDBPyConnection, partial: Path, domain: ServingDomain) -> dict[str, int]:
@@ -161,16 +179,23 @@ def _copy(con: duckdb.DuckDBPyConnection, partial: Path, domain: ServingDomain) 
     return counts
 
 
-def _record(con: duckdb.DuckDBPyConnection, partial: Path, info: SnapshotInfo,
+def _row(info: SnapshotInfo, now: datetime) -> list[object]:
+    return [info.version, now, info.run_id, json.dumps(info.tables), info.domain]
+
+
+def _record(partial: Path, con: duckdb.DuckDBPyConnection, info: SnapshotInfo,
             now: datetime) -> None:
-    """Note the snapshot in itself and in the warehouse, then checkpoint and detach it."""
-    row = [info.version, now, info.run_id, json.dumps(info.tables), info.domain]
+    """Note the snapshot in itself, then checkpoint and detach it."""
     try:
-        con.execute("INSERT INTO snap.meta.snapshot VALUES (?, ?, ?, ?, ?)", row)
+        con.execute("INSERT INTO snap.meta.snapshot VALUES (?, ?, ?, ?, ?)", _row(info, now))
         con.execute("CHECKPOINT snap")
     finally:
         con.execute("DETACH snap")
-    con.execute("INSERT INTO meta.snapshot VALUES (?, ?, ?, ?, ?)", row)
+
+
+def _record_published(con: duckdb.DuckDBPyConnection, info: SnapshotInfo, now: datetime) -> None:
+    """Note in the warehouse's ``meta.snapshot`` a snapshot that ``CURRENT`` now names."""
+    con.execute("INSERT INTO meta.snapshot VALUES (?, ?, ?, ?, ?)", _row(info, now))
 
 
 @contextmanager
@@ -202,9 +227,8 @@ def _clean_leftovers(directory: Path, domain: str, manifest: Manifest) -> None:
     """
     for partial in directory.glob(f".{domain}-*.partial*"):
         partial.unlink(missing_ok=True)
-    if not manifest.domains:  # files of the first, single-snapshot layout: superseded now
-        for legacy in directory.glob("snapshot-*.duckdb*"):
-            legacy.unlink(missing_ok=True)
+    for tmp in directory.glob(f".{POINTER}.*.tmp"):  # manifests a dead publish never swapped in
+        tmp.unlink(missing_ok=True)
     served = manifest.domains.get(domain)
     for seq, path in _files(directory, domain):
         if served is None or seq > served.seq:
@@ -223,14 +247,16 @@ def _unlink_snapshot(path: Path) -> None:
     path.with_name(path.name + ".wal").unlink(missing_ok=True)
 
 
-def _write_manifest(directory: Path, manifest: Manifest) -> None:
+def _write_manifest(directory: Path, manifest: Manifest) -> bool:
+    """Swap in ``manifest`` as ``CURRENT``; True once it is in place (then made durable)."""
     tmp = directory / f".{POINTER}.{manifest.version}.tmp"
     payload = {"version": manifest.version,
                "domains": {name: asdict(info) for name, info in manifest.domains.items()}}
     tmp.write_text(json.dumps(payload, indent=1))
     _fsync(tmp)
     os.replace(tmp, directory / POINTER)
-    _fsync_dir(directory)
+    _fsync_dir(directory)  # if this fails, the swap is visible already: publish keeps the file
+    return True
 
 
 def _fsync(path: Path) -> None:

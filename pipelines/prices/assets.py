@@ -168,7 +168,7 @@ def build_price_assets(
         staged = []
         for name, source, planned in plans:
             if planned is not None:
-                staged.append(fetching.fetch(source, planned, clock.now(), context.log))
+                staged.append(fetching.fetch(source, planned, context.log))
                 fetching.stage(folder, name, staged[-1])
         if staged and all(s.source_down for s in staged):
             raise dg.Failure(

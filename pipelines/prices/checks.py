@@ -87,9 +87,10 @@ def no_implausible_jumps(context: dg.AssetCheckExecutionContext,
                          "no_implausible_jumps")
 
 
-@dg.asset_check(asset="corporate_actions", blocking=True, pool=POOL,
+@dg.asset_check(asset="prices_daily", blocking=True, pool=POOL,
                 description="Every dividend is below the previous close (else it cannot be "
-                            "applied to adj_close and is almost surely a data error).")
+                            "applied to adj_close and is almost surely a data error); checked "
+                            "once the bars it divides by are in core.")
 def dividends_below_close(context: dg.AssetCheckExecutionContext,
                           warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect() as con:

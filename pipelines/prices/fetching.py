@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from models import clock
 from models.instruments import Instrument
 from pipelines.prices.planning import FetchPlan, plan_fetch
 from pipelines.sources.base import PriceBatch, PriceSource, SymbolFailure
@@ -63,9 +64,12 @@ class Staged:
     actions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def fetch(source: PriceSource, planned: FetchPlan, now: datetime, log: logging.Logger) -> Staged:
-    """Call the source for ``planned``. A source that raises (outage, bad credentials) fails
-    every symbol it was asked for, named with the error, instead of stopping the others."""
+def fetch(source: PriceSource, planned: FetchPlan, log: logging.Logger) -> Staged:
+    """Call the source for ``planned``; the result is stamped with when the source answered.
+
+    A source that raises (outage, bad credentials) fails every symbol it was asked for, named
+    with the error, instead of stopping the others.
+    """
     log.info(f"{source.source_name}: fetching {len(planned.instruments)} symbols "
              f"{planned.start}..{planned.end}")
     down = False
@@ -77,10 +81,11 @@ def fetch(source: PriceSource, planned: FetchPlan, now: datetime, log: logging.L
                                                    planned.end, reason)
                                      for s in planned.symbols])
         down = True
+    answered = clock.now()
     for failure in batch.failures:
         log.error(str(failure))
-    return Staged(source.source_name, planned.start, planned.end, planned.symbols, now, down,
-                  batch.failures, batch.prices, batch.actions)
+    return Staged(source.source_name, planned.start, planned.end, planned.symbols, answered,
+                  down, batch.failures, batch.prices, batch.actions)
 
 
 def stage(folder: Path, name: str, staged: Staged) -> None:

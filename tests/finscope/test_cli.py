@@ -79,13 +79,18 @@ def test_catch_up_starts_at_the_oldest_last_bar(tmp_path, env, monkeypatch):
     assert clock.today() - timedelta(days=6) <= latest_equity_session < clock.today()
 
 
-def bars_warehouse(path: Path, last: dict[str, date]) -> None:
+def bars_warehouse(path: Path, last: dict[str, date], source: str = "sample",
+                   refetch: date | None = None) -> None:
     """A warehouse whose ``core.prices_daily`` ends at ``last[symbol]`` for each symbol."""
     con = duckdb.connect(str(path))
-    con.execute("CREATE SCHEMA core; CREATE TABLE core.prices_daily (symbol VARCHAR, date DATE)")
+    con.execute("CREATE SCHEMA core; CREATE TABLE core.prices_daily (symbol VARCHAR, date DATE,"
+                " source VARCHAR)")
+    con.execute("CREATE SCHEMA meta; CREATE TABLE meta.refetch (symbol VARCHAR, date DATE)")
     for symbol, day in last.items():
-        con.execute("INSERT INTO core.prices_daily VALUES (?, ?), (?, ?)",
-                    [symbol, day - timedelta(days=1), symbol, day])
+        con.execute("INSERT INTO core.prices_daily VALUES (?, ?, ?), (?, ?, ?)",
+                    [symbol, day - timedelta(days=1), source, symbol, day, source])
+    if refetch:
+        con.execute("INSERT INTO meta.refetch VALUES ('AAPL', ?)", [refetch])
     con.close()
 
 
@@ -93,17 +98,20 @@ UNIVERSE = {"SPY": date(2026, 11, 17), "AAPL": date(2026, 11, 16), "MSFT": date(
             "BTC-USD": date(2026, 11, 17)}
 
 
-@pytest.mark.parametrize("stored, expected", [
-    (UNIVERSE, date(2026, 11, 16)),
-    ({**UNIVERSE, "GONE": date(2019, 1, 2)}, date(2026, 11, 16)),  # dropped from the settings
-    ({k: v for k, v in UNIVERSE.items() if k != "MSFT"}, None),     # new symbol: from the start
+@pytest.mark.parametrize("stored, source, refetch, expected", [
+    (UNIVERSE, "sample", None, date(2026, 11, 16)),
+    ({**UNIVERSE, "GONE": date(2019, 1, 2)}, "sample", None, date(2026, 11, 16)),  # dropped
+    ({k: v for k, v in UNIVERSE.items() if k != "MSFT"}, "sample", None, None),  # new symbol
+    (UNIVERSE, "yahoo", None, None),  # stored by another source: refetch all from the start
+    (UNIVERSE, "sample", date(2025, 3, 4), date(2025, 3, 4)),  # a bar a check asked again
 ])
-def test_catch_up_counts_only_the_universe(tmp_path, stored, expected):
+def test_catch_up_counts_only_the_universe_from_its_sources(tmp_path, stored, source, refetch,
+                                                            expected):
     from finscope.build import catch_up_start
     from warehouse.paths import DataHome
 
     home = DataHome(tmp_path / "home").ensure()
-    bars_warehouse(home.warehouse, stored)
+    bars_warehouse(home.warehouse, stored, source, refetch)
     settings = load_settings(write_settings(tmp_path, date(2026, 1, 2)))
     assert catch_up_start(home, settings) == expected
 
@@ -119,7 +127,7 @@ con.close()
 
 @pytest.mark.real_clock
 def test_catch_up_waits_for_a_step_holding_the_warehouse(tmp_path):
-    from finscope.build import catch_up_start
+    from finscope.build import WarehouseLocked, catch_up_start
     from warehouse.paths import DataHome
 
     home = DataHome(tmp_path / "home").ensure()
@@ -130,10 +138,9 @@ def test_catch_up_waits_for_a_step_holding_the_warehouse(tmp_path):
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
         said: list[str] = []
-        # Locked for longer than we may wait: a full catch-up, with a message, no traceback.
-        assert catch_up_start(home, settings, lock_wait_s=0.5, echo=said.append) is None
-        assert said[-1] == ("finscope: the warehouse is still locked after 0.5s; catching up "
-                            "from the history start instead")
+        # Locked for longer than we may wait: said plainly, never a rebuild of everything.
+        with pytest.raises(WarehouseLocked, match=r"still locked by another process after 0\.5s"):
+            catch_up_start(home, settings, lock_wait_s=0.5, echo=said.append)
         assert catch_up_start(home, settings, lock_wait_s=30, echo=said.append) == \
             date(2026, 11, 16)
         assert said[-1].startswith("finscope: the warehouse is locked by another process")

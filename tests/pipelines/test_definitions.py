@@ -63,7 +63,7 @@ def test_checks_and_their_blocking(defs):
     assert checks == {
         "raw_prices:fetch_complete": False,
         "instruments:unique_keys": True,
-        "corporate_actions:dividends_below_close": True,
+        "prices_daily:dividends_below_close": True,
         "prices_daily:unique_keys": True,
         "returns_daily:unique_keys": True,
         "corporate_actions:unique_keys": True,

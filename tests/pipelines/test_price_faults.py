@@ -249,3 +249,13 @@ def test_a_write_with_nothing_staged_fails_and_says_why(settings, home, instance
     failure = next(e for e in run.all_events if e.event_type_value == "STEP_FAILURE")
     assert "materialise fetched_prices and raw_prices together" in str(
         failure.step_failure_data.error)
+
+
+def test_a_dividend_above_the_close_blocks_even_the_first_build(settings, home, instance, start):
+    day = (start + timedelta(days=20)).isoformat()
+    result = build(settings, home, instance=instance,
+                   resources={"equity_prices": Edited(dividend_on=day, dividend=1e6)})
+    assert "prices_daily:dividends_below_close" in result.failed_checks
+    assert current(home.snapshots) is None  # the bad dividend never reached the app
+    [failure] = [f for f in result.check_failures if f.name.endswith("dividends_below_close")]
+    assert failure.found and failure.found[0].startswith("MSFT ")

@@ -162,3 +162,28 @@ def test_mart_adj_close_follows_a_later_readjustment(con):
         "SELECT date::VARCHAR, adj_close FROM marts.returns_daily ORDER BY date").fetchall()
     assert [a for _, a in mart] == pytest.approx([5.0, 6.0, 6.0])
     assert mart == [tuple(r) for r in core(con)[["d", "adj_close"]].values.tolist()]
+
+
+@pytest.mark.parametrize("returned", [
+    ["2024-01-08", "2024-01-09"],                # the front of the history is gone
+    ["2024-01-02", "2024-01-03"],                # the end is gone (a truncated file)
+])
+def test_a_shortened_fetch_keeps_stored_bars_and_their_actions(con, returned):
+    closes = {"2024-01-02": 100.0, "2024-01-03": 102.0, "2024-01-04": 26.0,
+              "2024-01-05": 25.0, "2024-01-08": 25.5, "2024-01-09": 26.0}
+    acts = actions([("X", "2024-01-04", "split", 4.0)])
+    window = date(2024, 1, 1), date(2024, 1, 10)
+    load(con, bars("X", closes), acts, *window)
+    before = core(con)
+    short = bars("X", {d: closes[d] for d in returned})
+    write = replace_raw(con, short, actions([]), symbols=["X"], start=window[0],
+                        end=window[1], source="test", fetched_at=NOW, run_id="r2")
+    assert write.kept == {"X": 4}
+    refresh_core_actions(con, start=window[0], end=window[1])
+    refresh_core_prices(con, start=window[0], end=window[1])
+    pd.testing.assert_frame_equal(before, core(con))  # same bars, same split, same adj_close
+    write = replace_raw(con, short, actions([]), symbols=["X"], start=window[0],
+                        end=window[1], source="test", fetched_at=NOW, run_id="r3",
+                        replace=True)
+    assert write.kept == {}
+    assert con.execute("SELECT count(*) FROM raw.prices_daily").fetchone() == (2,)

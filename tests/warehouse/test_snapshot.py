@@ -213,3 +213,40 @@ def test_a_directory_of_the_first_layout_is_taken_over(warehouse, tmp_path):
     info = publish(warehouse, directory, PRICES, run_id="new", now=NOW)
     assert current(directory) == info
     assert sorted(p.name for p in directory.glob("*.duckdb")) == [info.file]
+
+
+def test_a_failure_after_the_swap_never_deletes_the_file_current_names(warehouse, tmp_path,
+                                                                        monkeypatch):
+    directory = tmp_path / "s"
+    publish(warehouse, directory, PRICES, run_id="r1", now=NOW)
+    calls = []
+
+    def fsync_dir(path: Path) -> None:
+        calls.append(path)
+        if len(calls) == 2:  # the one after CURRENT was replaced
+            raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(snapshot, "_fsync_dir", fsync_dir)
+    with pytest.raises(OSError, match="Input/output"):
+        publish(warehouse, directory, PRICES, run_id="r2", now=NOW)
+    monkeypatch.undo()
+    served = current(directory)
+    assert served is not None and served.run_id == "r2"
+    assert (directory / served.file).exists()  # CURRENT never names a missing file
+    recorded = warehouse.execute("SELECT run_id FROM meta.snapshot ORDER BY created_at, run_id")
+    assert [r for (r,) in recorded.fetchall()] == ["r1", "r2"]
+
+
+def test_meta_snapshot_lists_only_published_snapshots(warehouse, tmp_path, monkeypatch):
+    directory = tmp_path / "s"
+    publish(warehouse, directory, PRICES, run_id="ok", now=NOW)
+    monkeypatch.setattr(snapshot.os, "replace", lambda *_: (_ for _ in ()).throw(
+        OSError(errno.ENOSPC, "No space left on device")))
+    with pytest.raises(OSError):
+        publish(warehouse, directory, PRICES, run_id="never", now=NOW)
+    monkeypatch.undo()
+    (directory / ".CURRENT.7.tmp").write_text("{}")  # a manifest a killed publish left
+    publish(warehouse, directory, PRICES, run_id="again", now=NOW)
+    runs = [r for (r,) in warehouse.execute("SELECT run_id FROM meta.snapshot").fetchall()]
+    assert sorted(runs) == ["again", "ok"]
+    assert not list(directory.glob(".CURRENT.*"))
