@@ -295,18 +295,41 @@ def refetch_requests(
     ).df()
 
 
-def clear_refetch(con: duckdb.DuckDBPyConnection, landed: pd.DataFrame) -> int:
-    """Forget the refetch requests for the (symbol, date) bars that just landed."""
-    if landed.empty:
-        return 0
-    before = count(con, "SELECT count(*) FROM meta.refetch")
-    con.register("landed_bars", landed[["symbol", "date"]])
+def settle_refetch(
+    con: duckdb.DuckDBPyConnection, fetched: pd.DataFrame, *, symbols: Sequence[str],
+    start: date, end: date,
+) -> tuple[int, int]:
+    """Close the refetch requests of ``symbols`` on ``start..end`` after a fetch landed.
+
+    A requested bar the fetch returned replaced the bad one: its request is dropped. A requested
+    bar the fetch did not return is one a blocking check named bad and the source no longer
+    has: it is deleted from the raw layer (the one exception to keeping what a shorter fetch
+    left out), and its request is dropped too.
+
+    Returns:
+        (requests answered by a new bar, bad bars deleted because the source dropped them).
+    """
+    params = {"symbols": list(symbols), "start": start, "end": end}
+    con.register("fetched_bars", fetched[["symbol", "date"]])
     try:
-        con.execute("DELETE FROM meta.refetch r USING landed_bars l"
-                    " WHERE r.symbol = l.symbol AND r.date = l.date::DATE")
+        with transaction(con):
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE settled AS SELECT DISTINCT r.symbol, r.date,"
+                " EXISTS (SELECT 1 FROM fetched_bars f WHERE f.symbol = r.symbol"
+                "   AND f.date::DATE = r.date) AS answered"
+                " FROM meta.refetch r WHERE r.date BETWEEN $start AND $end"
+                " AND r.symbol IN (SELECT unnest($symbols))", params)
+            con.execute("DELETE FROM raw.prices_daily p USING settled s WHERE NOT s.answered"
+                        " AND p.symbol = s.symbol AND p.date = s.date")
+            con.execute("DELETE FROM meta.refetch r USING settled s"
+                        " WHERE r.symbol = s.symbol AND r.date = s.date")
+            answered = count(con, "SELECT count(*) FROM settled WHERE answered")
+            dropped = count(con, "SELECT count(*) FROM settled WHERE NOT answered")
+            con.execute("DROP TABLE settled")
     finally:
-        con.unregister("landed_bars")
-    return before - count(con, "SELECT count(*) FROM meta.refetch")
+        con.unregister("fetched_bars")
+    return answered, dropped
+
 
 _PREVIEWS = {
     "corporate_actions": "SELECT symbol, ex_date, action, value FROM core.corporate_actions"

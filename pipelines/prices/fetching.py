@@ -151,7 +151,11 @@ def store(
         con, staged.prices, staged.actions, symbols=landed, start=staged.start, end=staged.end,
         source=staged.source, fetched_at=staged.fetched_at, run_id=run_id, replace=replace,
     )
-    prices.clear_refetch(con, staged.prices[staged.prices["symbol"].isin(landed)])
+    _, dropped = prices.settle_refetch(con, staged.prices, symbols=landed, start=staged.start,
+                                       end=staged.end)
+    if dropped:
+        log.warning(f"{staged.source}: deleted {dropped} stored bar(s) that a failing check "
+                    "named and the source no longer returns")
     counts = staged.prices["symbol"].value_counts()
     entries = [
         ingest_log.IngestEntry(staged.source, s, staged.start, staged.end, "ok",

@@ -56,8 +56,11 @@ def plan_fetch(
     hi: pd.Timestamp | None = None
     for instrument in instruments:
         expected = sessions(instrument.calendar, start, end)
-        have = stored.get(instrument.symbol, set()) - again.get(instrument.symbol, set())
+        forced_days = {d for d in again.get(instrument.symbol, set())
+                       if start <= d.date() <= end}
+        have = stored.get(instrument.symbol, set()) - forced_days
         missing = [d for d in expected if d not in have] if have else list(expected)
+        missing = sorted(set(missing) | forced_days)  # a named bar may be off the calendar
         if missing:
             wanted.append(instrument)
             lo = missing[0] if lo is None else min(lo, missing[0])

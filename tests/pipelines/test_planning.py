@@ -35,6 +35,8 @@ def every(instrument: Instrument) -> pd.DataFrame:
     (["EQ-minus-5th-and-20th", "CO"], None, (("EQ",), date(2024, 3, 5), date(2024, 3, 20))),
     # a bar a failing check named is fetched again although stored
     (["EQ", "CO"], ("EQ", "2024-03-12"), (("EQ",), date(2024, 3, 12), date(2024, 3, 12))),
+    # ... even on a day off the calendar (a bad weekend bar of an equity)
+    (["EQ", "CO"], ("EQ", "2024-03-16"), (("EQ",), date(2024, 3, 16), date(2024, 3, 16))),
 ])
 def test_plan_covers_exactly_what_is_missing(present, forced, expected):
     frames = []

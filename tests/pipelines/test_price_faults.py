@@ -259,3 +259,17 @@ def test_a_dividend_above_the_close_blocks_even_the_first_build(settings, home, 
     assert current(home.snapshots) is None  # the bad dividend never reached the app
     [failure] = [f for f in result.check_failures if f.name.endswith("dividends_below_close")]
     assert failure.found and failure.found[0].startswith("MSFT ")
+
+
+def test_a_bad_bar_the_fixed_source_no_longer_has_is_dropped(settings, home, instance):
+    bad = build(settings, home, instance=instance, resources={"equity_prices": UnitSlip()})
+    assert "prices_daily:no_implausible_jumps" in bad.failed_checks
+    [(day,)] = table(home, "SELECT date FROM meta.refetch").values.tolist()
+    before = pd.Timestamp(day) - pd.Timedelta(days=1)
+    # The provider's fix is to drop the bad bar: shrink protection must not keep it for ever.
+    fixed = build(settings, home, instance=instance,
+                  resources={"equity_prices": Edited(until=before.date().isoformat())})
+    assert fixed.success and fixed.failed_checks == [], fixed
+    assert msft(home)["date"].max() < pd.Timestamp(day)
+    assert table(home, "SELECT count(*) AS n FROM meta.refetch")["n"][0] == 0
+    assert current(home.snapshots).run_id == fixed.run_id
