@@ -27,9 +27,17 @@ import click
 import dagster as dg
 
 from pipelines.resources import POOL
+from pipelines.run_owner import (
+    HOST_TAG,
+    PID_TAG,
+    STARTED_TAG,
+    owner_tags,
+    process_gone,
+)
 
-PID_TAG, HOST_TAG = "finscope/pid", "finscope/host"
-"""Run tags naming the process that executes a ``finscope build`` run."""
+__all__ = ["HOST_TAG", "PID_TAG", "BuildInterrupted", "BuildWatch", "owner_tags",
+           "repair_stale_runs", "stale_owner"]
+
 IN_PROGRESS = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 NOT_YET_STARTED = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.QUEUED]
 WAIT_MESSAGE_EVERY_S = 30.0
@@ -37,36 +45,18 @@ WAIT_MESSAGE_EVERY_S = 30.0
 Echo = Callable[[str], Any]
 
 
-def owner_tags() -> dict[str, str]:
-    """This process's pid and host, as run tags."""
-    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
-
-
-def _process_gone(pid: int) -> bool:
-    """True when no process ``pid`` runs here (a zombie, killed but not yet reaped, is gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
-
-
 def stale_owner(run: dg.DagsterRun) -> str | None:
     """``"finscope pid N on HOST"`` when ``run`` belongs to a finscope process that is gone.
 
-    Runs without finscope's tags (launched by the daemon or the UI) are left to Dagster's run
-    monitoring (see dagster.yaml): their process cannot be told from here.
+    Every run that touches the warehouse is tagged by its own process (``pipelines.run_owner``),
+    builds and daemon-launched runs alike; a run with no such tags never reached the warehouse,
+    and Dagster's run monitoring (start and run timeouts, see dagster.yaml) deals with it.
     """
     pid, host = run.tags.get(PID_TAG, ""), run.tags.get(HOST_TAG)
     if not pid.isdigit() or host != socket.gethostname() or int(pid) == os.getpid():
         return None
-    return f"finscope pid {pid} on {host}" if _process_gone(int(pid)) else None
+    gone = process_gone(int(pid), run.tags.get(STARTED_TAG))
+    return f"finscope pid {pid} on {host}" if gone else None
 
 
 def _claimed_slots(instance: dg.DagsterInstance, run_id: str) -> int:

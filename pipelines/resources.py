@@ -21,6 +21,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from pipelines.run_owner import tag_run
 from pipelines.settings import COINGECKO_KEY_ENV, Settings, SettingsError, describe_error
 from pipelines.sources.base import PriceSource
 from warehouse.db import connect_writer
@@ -61,6 +62,10 @@ class WarehouseResource(dg.ConfigurableResource):
             before_sleep=_say_waiting,
             reraise=True,
         )(opener)()
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Name this process on the run, so a later build can repair it if it dies (kill -9)."""
+        tag_run(context)
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -56,3 +56,26 @@ def test_a_lock_held_too_long_fails_naming_the_lock(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_every_run_that_opens_the_warehouse_names_its_process(tmp_path):
+    import os
+
+    import dagster as dg
+
+    from pipelines.run_owner import PID_TAG, STARTED_TAG, owner_tags, process_gone
+
+    @dg.asset
+    def touch(warehouse: WarehouseResource) -> None:
+        with warehouse.connect():
+            pass
+
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([touch], instance=instance,
+                                resources={"warehouse": WarehouseResource(
+                                    path=str(tmp_path / "wh.duckdb"))})
+        tags = instance.get_run_by_id(result.run_id).tags
+    assert tags[PID_TAG] == str(os.getpid()) and tags[STARTED_TAG] == owner_tags()[STARTED_TAG]
+    # A live pid whose process started at another time is someone else's: the run's is gone.
+    assert not process_gone(os.getpid(), tags[STARTED_TAG])
+    assert process_gone(os.getppid(), tags[STARTED_TAG])
