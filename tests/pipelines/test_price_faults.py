@@ -66,8 +66,10 @@ def test_core_rows_keep_the_provenance_of_their_fetch(settings, home, instance):
     for asset in ("corporate_actions", "prices_daily", "returns_daily"):  # really rebuilt
         event = instance.get_latest_materialization_event(dg.AssetKey(asset))
         assert event is not None and event.run_id == second.run_id, asset
-    for name in ("core.prices_daily", "core.corporate_actions", "marts.returns_daily"):
+    for name in ("core.prices_daily", "marts.returns_daily", "core.corporate_actions"):
         runs = table(home, f"SELECT run_id, fetched_at, count(*) AS n FROM {name} GROUP BY ALL")
+        if name == "core.corporate_actions" and runs.empty:
+            continue  # no split or dividend in this short window
         assert runs["run_id"].tolist() == [first.run_id], name  # the fetch's, not the rebuild's
         assert runs["n"][0] > 0, name
         assert runs["fetched_at"][0] == pd.Timestamp(clock.now()), name  # the first build's
