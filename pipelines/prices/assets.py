@@ -82,15 +82,18 @@ def staging_folder(context: dg.AssetExecutionContext, staging: StagingResource) 
 
 
 def clean_staging(context: dg.AssetExecutionContext, staging: StagingResource) -> None:
-    """Delete the staging folders of runs that are over (a run that died leaves its folder)."""
+    """Delete the staging folders no run can still read: their run and its retries are over
+    (a run that died leaves its folder)."""
     root = Path(staging.path)
     ours = staging_folder(context, staging)
     for folder in root.iterdir() if root.is_dir() else []:
         if folder == ours or not folder.is_dir():
             continue
-        run = context.instance.get_run_by_id(folder.name)
-        if run is None or run.is_finished:
-            shutil.rmtree(folder, ignore_errors=True)
+        original = context.instance.get_run_by_id(folder.name)
+        retries = context.instance.get_runs(
+            filters=dg.RunsFilter(tags={"dagster/root_run_id": folder.name}))
+        if all(run.is_finished for run in [*([original] if original else []), *retries]):
+            shutil.rmtree(folder, ignore_errors=True)  # no run may read it any more
 
 
 def build_price_assets(
