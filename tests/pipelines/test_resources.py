@@ -76,6 +76,21 @@ def test_every_run_that_opens_the_warehouse_names_its_process(tmp_path):
                                     path=str(tmp_path / "wh.duckdb"))})
         tags = instance.get_run_by_id(result.run_id).tags
     assert tags[PID_TAG] == str(os.getpid()) and tags[STARTED_TAG] == owner_tags()[STARTED_TAG]
-    # A live pid whose process started at another time is someone else's: the run's is gone.
     assert not process_gone(os.getpid(), tags[STARTED_TAG])
-    assert process_gone(os.getppid(), tags[STARTED_TAG])
+
+
+def test_a_reused_pid_is_not_taken_for_the_runs_process():
+    from pipelines.run_owner import process_gone, process_start
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        started = process_start(other.pid)
+        assert started is not None and not process_gone(other.pid, started)
+        boot, ticks = started.rsplit(":", 1)
+        # The same pid, alive, but a process that started at another time: someone else's.
+        assert process_gone(other.pid, f"{boot}:{int(ticks) - 100}")
+        assert process_gone(other.pid, f"another-boot:{ticks}")
+    finally:
+        other.kill()
+        other.wait()
+    assert process_gone(other.pid, started)  # and once it is gone, it is gone
