@@ -71,7 +71,7 @@ def use_data_home_cache() -> Path:
         The cache folder.
     """
     global _cache_dir
-    target = DataHome.from_env().root / "cache" / "yfinance"
+    target = DataHome.from_env().cache / "yfinance"
     with _cache_lock:
         if target != _cache_dir:
             yf.set_tz_cache_location(str(target))  # sets all of yfinance's cache folders
