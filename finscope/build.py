@@ -133,41 +133,6 @@ def _check_failure(evaluation: dg.AssetCheckEvaluation, checks: str) -> CheckFai
     return CheckFailure(name, evaluation.description or "failed", shown, checks)
 
 
-def _warehouse_bars(home: DataHome, lock_wait_s: float, echo: Echo) -> dict[str, date] | None:
-    """Each stored symbol's last bar; waits (bounded) while a Dagster step holds the file.
-
-    Returns:
-        None when the warehouse has no price table yet or stayed locked for ``lock_wait_s``.
-    """
-    deadline = time.monotonic() + lock_wait_s
-    said = False
-    while True:
-        try:
-            con = duckdb.connect(str(home.warehouse), read_only=True)
-            break
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
-                raise
-            if time.monotonic() >= deadline:
-                echo(f"finscope: the warehouse is still locked after {lock_wait_s:g}s; "
-                     "catching up from the history start instead")
-                return None
-            if not said:
-                said = True
-                echo("finscope: the warehouse is locked by another process (a Dagster step?); "
-                     f"waiting up to {lock_wait_s:g}s to read its last stored bars")
-            time.sleep(0.5)
-    try:
-        rows = con.execute(
-            "SELECT symbol, max(date) FROM core.prices_daily GROUP BY symbol"
-        ).fetchall()
-    except duckdb.CatalogException:
-        return None
-    finally:
-        con.close()
-    return {symbol: last for symbol, last in rows}
-
-
 class WarehouseLocked(RuntimeError):
     """The warehouse stayed locked by another process longer than a catch-up may wait."""
 

@@ -108,6 +108,7 @@ class SnapshotReader:
                     raise duckdb.BinderException(f"manifest names a bad snapshot {info.file!r}")
                 if not path.exists():
                     raise FileNotFoundError(path)
+                # identifiers below all matched IDENTIFIER; the path is a bound parameter
                 con.execute(f"ATTACH ? AS {name} (READ_ONLY)", [str(path)])
                 tables = con.execute(
                     "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ?"
