@@ -1,0 +1,1 @@
+"""Risk models: pure maths over return arrays."""
