@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ast
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,6 +12,7 @@ from hypothesis import strategies as st
 from scipy.stats import binom, chi2
 
 from models.risk import backtest as bt
+from tests.models.imports import imports_of, roots
 
 NAN = np.nan
 
@@ -276,11 +275,4 @@ def test_z2_zones_are_monotone(values):
 
 
 def test_the_module_imports_only_numpy_pandas_and_scipy():
-    source = Path(bt.__file__).read_text()
-    imported = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            imported |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module.split(".")[0])
-    assert imported <= {"__future__", "typing", "numpy", "pandas", "scipy"}
+    assert roots(imports_of(bt)) <= {"__future__", "typing", "numpy", "pandas", "scipy"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from models.market_sim import (
     synthetic_universe,
     unsupported_reason,
 )
+from tests.models.imports import imports_of, roots
 
 START, END = date(2014, 1, 1), date(2023, 12, 31)
 SECTORS = ("Technology", "Energy", "Utilities")
@@ -346,15 +346,5 @@ def test_synthetic_universe() -> None:
 def test_models_import_nothing_of_dagster_dash_or_pipelines() -> None:
     package = Path(models.__file__).parent
     for name in ("market_sim.py", "market_dynamics.py", "calendars.py"):
-        tree = ast.parse((package / name).read_text())
-        imported = {
-            alias.name
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Import)
-            for alias in node.names
-        }
-        imported |= {
-            node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-        }
-        roots = {module.split(".")[0] for module in imported}
-        assert not roots & {"dagster", "dash", "pipelines", "warehouse"}, name
+        found = roots(imports_of(package / name))
+        assert not found & {"dagster", "dash", "pipelines", "warehouse"}, name

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ast
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models import returns as r
+from tests.models.imports import imports_of
 
 DAYS = pd.date_range("2024-01-01", periods=8)
 NAN = np.nan
@@ -251,12 +250,5 @@ def test_returns_and_drawdowns_do_not_depend_on_the_price_unit(prices, scale):
 
 
 def test_the_module_imports_only_numpy_pandas_and_the_shared_vocabulary():
-    source = Path(r.__file__).read_text()
-    imported = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            imported |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module)
-    assert imported == {"__future__", "collections.abc", "typing", "numpy", "pandas",
-                        "models.instruments"}
+    assert imports_of(r) == {"__future__", "collections.abc", "typing", "numpy", "pandas",
+                             "models.instruments"}

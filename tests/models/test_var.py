@@ -3,9 +3,7 @@ the laws every VaR obeys (hypothesis)."""
 
 from __future__ import annotations
 
-import ast
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,6 +14,7 @@ from hypothesis.extra import numpy as hnp
 from scipy import integrate, stats
 
 from models.risk import var as v
+from tests.models.imports import imports_of, roots
 
 # 30 returns -0.15, -0.14, ..., 0.14 (already sorted), the smallest sample the functions take.
 LADDER = np.arange(-15, 15) / 100
@@ -240,12 +239,7 @@ def test_non_finite_and_wrong_rank_are_refused(function):
 
 
 def test_models_stay_pure():
-    tree = ast.parse(Path(v.__file__).read_text())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
-                if isinstance(node, ast.Import) for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                 if isinstance(node, ast.ImportFrom) and node.module}
-    assert imported <= {"__future__", "collections", "math", "numbers", "typing",
+    assert roots(imports_of(v)) <= {"__future__", "collections", "math", "numbers", "typing",
                         "numpy", "pandas", "scipy", "models"}
 
 
